@@ -1,0 +1,35 @@
+# Tutela: `make run` to try it, `make test` to check it. Both work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_SUBJECTS ?= 1000
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Tutela with its development tools.
+
+run: $(STAMP) ## Initialise tutela.db (bundled policy, demo data) if needed, then serve on :8000.
+	$(BIN)/tutela init
+	$(BIN)/tutela demo --subjects $(DEMO_SUBJECTS) --if-empty
+	$(BIN)/tutela serve
+
+test: $(STAMP) ## Every test on SQLite and on PostgreSQL (a missing server fails under CI=true).
+	TUTELA_TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
+
+lint: $(STAMP) ## Static checks.
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: $(STAMP) ## Benchmarks with their baselines measured in the same run (not a test).
+	$(BIN)/python bench/bench_import.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Principals, roles and the single authorisation gate (§8)."""

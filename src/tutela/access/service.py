@@ -1,0 +1,79 @@
+"""Principals and their API keys. Keys are shown once and stored as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tutela.access.models import ApiKey, Principal
+from tutela.db import utc_naive
+from tutela.errors import Conflict, InvalidInput
+from tutela.policy.schema import Policy
+
+__all__ = ["authenticate", "create_principal", "hash_key", "issue_key"]
+
+KEY_PREFIX = "tutela_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_principal(
+    *,
+    session: Session,
+    policy: Policy,
+    name: str,
+    roles: Sequence[str],
+    at: datetime,
+    active_from: datetime | None = None,
+    active_until: datetime | None = None,
+) -> Principal:
+    for role in roles:
+        if policy.recipient(role) is None:
+            known = ", ".join(r.id for r in policy.recipients)
+            raise InvalidInput(f"unknown role '{role}'; expected one of: {known}", location="role")
+    if session.scalar(select(Principal.id).where(Principal.name == name)) is not None:
+        raise Conflict(f"a principal named '{name}' already exists")
+    principal = Principal(
+        name=name,
+        roles=list(roles),
+        active_from=active_from,
+        active_until=active_until,
+        created_at=utc_naive(at),
+    )
+    session.add(principal)
+    session.flush()
+    return principal
+
+
+def issue_key(*, session: Session, principal: Principal, at: datetime) -> str:
+    """A new API key for the principal, returned in clear this one time only."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(principal_id=principal.id, key_hash=hash_key(key), created_at=utc_naive(at)))
+    session.flush()
+    return key
+
+
+def authenticate(*, session: Session, key: str, at: datetime) -> Principal | None:
+    """The principal holding `key`, if the key is valid and the principal active at `at`."""
+    row = session.execute(
+        select(Principal, ApiKey)
+        .join(ApiKey, ApiKey.principal_id == Principal.id)
+        .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    principal, api_key = row
+    moment = utc_naive(at)
+    if principal.active_from and moment < principal.active_from:
+        return None
+    if principal.active_until and moment >= principal.active_until:
+        return None
+    api_key.last_used_at = moment
+    return principal

@@ -1,0 +1,50 @@
+"""The FastAPI application: assembles the domains' routers and renders errors."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from tutela import __version__
+from tutela.context import Context
+from tutela.errors import InvalidInput, TutelaError
+from tutela.subjects.router import router as subjects_router
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+Tutela keeps the personal data of clients and prospects encrypted and discloses it only for a
+declared purpose that the caller's roles are granted by the data protection policy.
+
+Authenticate with `Authorization: Bearer <API key>`.
+"""
+
+
+def _error(request: Request, exc: TutelaError) -> JSONResponse:
+    if isinstance(exc, InvalidInput):
+        loc = ["body", *exc.location.split(".")] if exc.location else ["body"]
+        body = {"detail": [{"loc": loc, "msg": exc.message, "type": "policy"}]}
+    else:
+        body = {"detail": str(exc)}
+    return JSONResponse(status_code=exc.http_status, content=body)
+
+
+def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    # Never echo the statement: its parameters are ciphertext at best.
+    return JSONResponse(status_code=503, content={"detail": "database unavailable"})
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(title="Tutela", version=__version__, description=DESCRIPTION)
+    app.state.ctx = ctx
+    app.add_exception_handler(TutelaError, _error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness, with the version of the policy in force."""
+        return {"status": "ok", "policy_version": ctx.policy.version}
+
+    app.include_router(subjects_router)
+    return app

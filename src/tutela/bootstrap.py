@@ -1,0 +1,54 @@
+"""`tutela init`: schema, key material and the first administrator, safe to run again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from tutela.access.models import Principal
+from tutela.access.service import create_principal, issue_key
+from tutela.clock import now
+from tutela.context import Context
+from tutela.crypto.keyring import initialise_keyring
+from tutela.crypto.master_key import create_key_file
+from tutela.db import session_scope
+from tutela.migrations import upgrade
+
+__all__ = ["ADMIN", "InitReport", "initialise"]
+
+ADMIN = "admin"
+ADMIN_ROLES = ["dpo"]
+
+
+@dataclass
+class InitReport:
+    key_file_created: bool
+    keyring_created: bool
+    admin_key: str | None  # shown once, when the administrator is created
+
+    def as_dict(self) -> dict:
+        return {
+            "key_file_created": self.key_file_created,
+            "keyring_created": self.keyring_created,
+            "admin_key": self.admin_key,
+        }
+
+
+def initialise(ctx: Context) -> InitReport:
+    settings = ctx.settings
+    key_file_created = False
+    if settings.master_key is None and not settings.key_file.exists():
+        create_key_file(settings.key_file)
+        key_file_created = True
+    master = ctx.master_key()
+    upgrade(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        keyring_created = initialise_keyring(session, master)
+        admin_key = None
+        if session.scalar(select(Principal.id).where(Principal.name == ADMIN)) is None:
+            admin = create_principal(
+                session=session, policy=ctx.policy, name=ADMIN, roles=ADMIN_ROLES, at=now()
+            )
+            admin_key = issue_key(session=session, principal=admin, at=now())
+    return InitReport(key_file_created, keyring_created, admin_key)

@@ -1,0 +1,95 @@
+"""The `tutela` command: assembles each domain's sub-commands; errors are one line, no traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from tutela import __version__
+from tutela.cli_support import DbOption, JsonOption, console, err_console, load_context, print_json
+from tutela.crypto.cli import app as keys_app
+from tutela.errors import TutelaError
+from tutela.policy.cli import app as policy_app
+from tutela.subjects.cli import app as subjects_app
+from tutela.subjects.cli import demo
+
+app = typer.Typer(
+    name="tutela",
+    help="Tutela: the data protection policy as running software.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_app, name="policy")
+app.add_typer(subjects_app, name="subjects")
+app.add_typer(keys_app, name="keys")
+app.command()(demo)
+
+
+@app.command()
+def init(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Create or upgrade the schema and key material; safe to run again."""
+    from tutela.bootstrap import initialise
+
+    with load_context(db) as ctx:
+        report = initialise(ctx)
+    if json_output:
+        print_json(report.as_dict())
+        return
+    if report.key_file_created:
+        console.print(f"created master key file {ctx.settings.key_file} (mode 0600; back it up)")
+    console.print("database schema is up to date")
+    if report.admin_key:
+        console.print("administrator API key (shown once, store it now):")
+        console.print(report.admin_key, markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default from settings)."),
+) -> None:
+    """Serve the REST API (OpenAPI documentation at /docs)."""
+    import uvicorn
+
+    from tutela.api import create_app
+
+    with load_context(db) as ctx:
+        app = create_app(ctx)
+        uvicorn.run(app, host=host or ctx.settings.host, port=port or ctx.settings.port)
+
+
+@app.command()
+def version() -> None:
+    """Print Tutela's version."""
+    console.print(__version__)
+
+
+def _database_message(exc: SQLAlchemyError) -> str:
+    """The driver's own first line, without the statement or its parameters."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else type(exc).__name__
+    hint = " (run `tutela init`?)" if "no such table" in text or "does not exist" in text else ""
+    return f"database error: {text.splitlines()[0]}{hint}"
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except TutelaError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        err_console.print(_database_message(exc), markup=False, highlight=False)
+        sys.exit(1)

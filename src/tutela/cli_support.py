@@ -1,0 +1,83 @@
+"""What every CLI command shares: options, the context, output and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tutela.context import Context, build_context
+from tutela.settings import get_settings
+
+__all__ = [
+    "AsOfOption",
+    "DbOption",
+    "JsonOption",
+    "console",
+    "err_console",
+    "load_context",
+    "print_json",
+    "progress_bar",
+]
+
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database URL (default: TUTELA_DATABASE_URL or sqlite:///tutela.db)."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Act as of this day (YYYY-MM-DD) instead of today.")
+]
+
+
+@contextmanager
+def load_context(db: str | None) -> Iterator[Context]:
+    """The context of one command; its database connections are closed when it ends."""
+    ctx = build_context(get_settings(), database_url=db)
+    try:
+        yield ctx
+    finally:
+        ctx.engine.dispose()
+
+
+def parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint="--as-of") from None
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None, *, enabled: bool) -> Iterator[Any]:
+    """A Rich progress bar on a terminal (stderr); a silent counter otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)

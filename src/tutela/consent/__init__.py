@@ -1,0 +1,1 @@
+"""Consent ledger (§12, §15)."""

@@ -1,0 +1,51 @@
+"""The running configuration: settings, database engine, validated policy and keys.
+
+Built once per process by the CLI or the API and passed down; nothing reads globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from tutela.crypto.keyring import Keyring, open_keyring
+from tutela.crypto.master_key import MasterKey, load_master_key
+from tutela.db import make_engine
+from tutela.policy import Policy, load_policy
+from tutela.settings import Settings
+from tutela.subjects.validation import RecordRules
+
+__all__ = ["Context", "build_context"]
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: Engine
+    policy: Policy
+    rules: RecordRules
+    _keyring: Keyring | None = field(default=None, repr=False)
+
+    def master_key(self) -> MasterKey:
+        env = self.settings.master_key
+        return load_master_key(
+            key_file=self.settings.key_file, env_value=env.get_secret_value() if env else None
+        )
+
+    def keyring(self, session: Session) -> Keyring:
+        """The unlocked keyring, opened on first use and kept for the life of the process."""
+        if self._keyring is None:
+            self._keyring = open_keyring(session, self.master_key())
+        return self._keyring
+
+    def forget_keys(self) -> None:
+        self._keyring = None
+
+
+def build_context(settings: Settings, *, database_url: str | None = None) -> Context:
+    """Validate the policy first: nothing starts with an invalid one."""
+    policy = load_policy(settings.policy_file)
+    url = database_url or settings.database_url
+    return Context(settings, make_engine(url), policy, RecordRules(policy))

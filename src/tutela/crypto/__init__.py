@@ -1,0 +1,1 @@
+"""Encryption at rest: master key, per-subject data keys, blind index, rotation, shredding."""

@@ -1,0 +1,33 @@
+"""Key material at rest: per-subject data keys and named keys, each wrapped by the master key."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tutela.db import Base
+
+__all__ = ["DataKey", "WrappedKey"]
+
+
+class DataKey(Base):
+    """A subject's AES-256 data key, wrapped. Deleting this row shreds every ciphertext of theirs."""
+
+    __tablename__ = "data_keys"
+
+    subject_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
+    )
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(16))
+
+
+class WrappedKey(Base):
+    """A named service key (the blind-index key), wrapped by the master key."""
+
+    __tablename__ = "wrapped_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)

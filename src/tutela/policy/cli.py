@@ -1,0 +1,91 @@
+"""`tutela policy`: check a policy file, show the active one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tutela.cli_support import JsonOption, console, print_json
+from tutela.policy import load_policy, parse_policy, policy_digest
+from tutela.policy.loader import PolicyError
+from tutela.settings import get_settings
+
+app = typer.Typer(help="Check and show the data protection policy.", no_args_is_help=True)
+
+
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="Policy YAML file to validate.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Validate a policy file; exit 1 naming each bad key path."""
+    try:
+        text = file.read_text("utf-8")
+    except OSError as exc:
+        raise PolicyError(str(file), [f"cannot read the file ({exc.strerror})"]) from None
+    policy = parse_policy(text, source=str(file))
+    if json_output:
+        print_json({"valid": True, "version": policy.version, "digest": policy_digest(policy)})
+    else:
+        console.print(f"[green]valid[/green] {file} (version {policy.version})")
+
+
+@app.command()
+def show(json_output: JsonOption = False) -> None:
+    """Print the active policy (TUTELA_POLICY_FILE, or the bundled default)."""
+    policy = load_policy(get_settings().policy_file)
+    if json_output:
+        print_json(policy.model_dump(mode="json"))
+        return
+    c = policy.controller
+    console.print(
+        f"[bold]Policy {policy.version}[/bold] (effective {policy.effective_from}, "
+        f"digest {policy_digest(policy)})"
+    )
+    console.print(f"Controller: {c.name}, {c.address} <{c.email}>")
+    console.print(f"DPO: {policy.dpo.name}, {policy.dpo.organisation} <{policy.dpo.email}>")
+    authority = policy.supervisory_authority
+    console.print(f"Complaints: {authority.complaint_service}, {authority.address}")
+    purposes = Table("purpose", "legal basis", "categories", "subjects", title="Purposes (§7)")
+    for p in policy.purposes:
+        purposes.add_row(p.id, p.legal_basis, ", ".join(p.categories), ", ".join(p.subject_kinds))
+    console.print(purposes)
+    recipients = Table("recipient", "kind", "purposes", "categories", title="Recipients (§8)")
+    for r in policy.recipients:
+        recipients.add_row(
+            r.id,
+            r.kind,
+            ", ".join(sorted({p for g in r.grants for p in g.purposes})) or "-",
+            ", ".join(sorted({cat for g in r.grants for cat in g.categories})) or "-",
+        )
+    console.print(recipients)
+    retention = Table(
+        "rule",
+        "categories",
+        "subjects",
+        "from",
+        "active",
+        "archive",
+        "then",
+        title="Retention (§9), in months",
+    )
+    for rule in policy.retention:
+        retention.add_row(
+            rule.id,
+            ", ".join(rule.categories),
+            ", ".join(rule.subject_kinds),
+            rule.anchor,
+            str(rule.active_months),
+            str(rule.archive_months),
+            rule.then,
+        )
+    console.print(retention)
+    assumptions = Table(
+        "assumption", "value chosen where the seed policy is silent", title="Assumptions"
+    )
+    for a in policy.assumptions:
+        assumptions.add_row(a.id, a.text)
+    console.print(assumptions)

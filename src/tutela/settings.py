@@ -1,0 +1,41 @@
+"""The one settings class. Every value can be set by a `TUTELA_*` environment variable."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TUTELA_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///tutela.db",
+        description="SQLAlchemy URL. SQLite (WAL) by default; PostgreSQL as "
+        "postgresql+psycopg://user@host:5432/db.",
+    )
+    policy_file: Path | None = Field(
+        None, description="Policy YAML file; the bundled default policy when unset."
+    )
+    key_file: Path = Field(
+        Path("tutela.key"),
+        description="Master key file created by `tutela init` (mode 0600). Ignored when "
+        "TUTELA_MASTER_KEY is set.",
+    )
+    master_key: SecretStr | None = Field(
+        None,
+        description="Master key (base64, 32 bytes) given by the environment instead of a file.",
+    )
+    host: str = Field("127.0.0.1", description="Address `tutela serve` listens on.")
+    port: int = Field(8000, description="Port `tutela serve` listens on.")
+    import_batch_size: int = Field(
+        2000, ge=1, description="Records written per transaction batch by bulk import."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

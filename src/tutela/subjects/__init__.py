@@ -1,0 +1,1 @@
+"""People concerned and their personal data (§5, §6, §17)."""

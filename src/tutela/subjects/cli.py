@@ -1,0 +1,216 @@
+"""`tutela subjects` (import, show, list) and `tutela demo`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tutela.cli_support import (
+    DbOption,
+    JsonOption,
+    console,
+    load_context,
+    print_json,
+    progress_bar,
+)
+from tutela.clock import now, today
+from tutela.db import session_scope
+from tutela.subjects import service
+from tutela.subjects.demo import demo_records
+from tutela.subjects.flows import read_for_purpose
+from tutela.subjects.importer import import_file
+from tutela.subjects.validation import validate_record
+
+app = typer.Typer(
+    help="People concerned (clients, prospects) and their data.", no_args_is_help=True
+)
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError:
+        return None
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSON Lines (.jsonl) or CSV (.csv) file.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the file name).")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Report bad records and import the others.")
+    ] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Import subjects; re-importing an external id updates it. All or nothing by default."""
+    if fmt not in (None, "jsonl", "csv"):
+        raise typer.BadParameter("expected jsonl or csv", param_hint="--format")
+    if not file.is_file():
+        raise typer.BadParameter(f"no file at {file}", param_hint="FILE")
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        keyring = ctx.keyring(session)
+        with progress_bar("importing", _count_lines(file), enabled=not json_output) as advance:
+            report = import_file(
+                session=session,
+                keyring=keyring,
+                rules=ctx.rules,
+                path=file,
+                fmt=fmt,
+                skip_invalid=skip_invalid,
+                batch_size=ctx.settings.import_batch_size,
+                at=now(),
+                progress=advance,
+            )
+    if json_output:
+        print_json(report.as_dict())
+        return
+    console.print(
+        f"read {report.read}, created {report.created}, updated {report.updated}, "
+        f"invalid {len(report.invalid)}"
+    )
+    for error in report.invalid:
+        console.print(f"  [yellow]skipped[/yellow] {error}")
+
+
+@app.command()
+def show(
+    external_id: Annotated[str, typer.Argument(help="The subject's id in the company's systems.")],
+    purpose: Annotated[str, typer.Option(help="The purpose of this read (a policy purpose id).")],
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only these categories (repeatable).")
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print what the purpose may see of one subject."""
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        view = read_for_purpose(
+            session=session,
+            keyring=ctx.keyring(session),
+            policy=ctx.policy,
+            external_id=external_id,
+            purpose=purpose,
+            roles=None,
+            categories=category,
+            at=now(),
+        )
+    if json_output:
+        print_json(view.model_dump(mode="json"))
+        return
+    console.print(f"[bold]{view.external_id}[/bold] ({view.kind}) for purpose {view.purpose}")
+    for name, values in view.data.items():
+        if not values:
+            console.print(f"{name}: nothing held")
+        elif isinstance(values, list):
+            table = Table(*values[0].keys(), title=name)
+            for item in values:
+                table.add_row(*(str(v) for v in item.values()))
+            console.print(table)
+        else:
+            table = Table("field", "value", "source", "provided by the person", title=name)
+            for field, value in values.items():
+                origin = view.provenance[name][field]
+                table.add_row(
+                    field,
+                    str(value),
+                    origin["source"],
+                    "yes" if origin["provided_by_subject"] else "no",
+                )
+            console.print(table)
+    for name, reason in view.withheld.items():
+        console.print(f"[yellow]withheld[/yellow] {name}: {reason}")
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[str | None, typer.Option(help="Only subjects of this kind.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List subjects without any personal value."""
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        total = service.count(session=session, kind=kind)
+        rows = service.list_summaries(session=session, kind=kind, limit=limit, offset=offset)
+    if json_output:
+        print_json({"total": total, "subjects": [r.model_dump(mode="json") for r in rows]})
+        return
+    table = Table(
+        "external id",
+        "kind",
+        "source",
+        "first contact",
+        "last contact",
+        "subscription",
+        title=f"{len(rows)} of {total} subjects",
+    )
+    for r in rows:
+        life = r.lifecycle
+        subscription = (
+            f"{life.subscription_started_at} → {life.subscription_ended_at or 'now'}"
+            if life.subscription_started_at
+            else "-"
+        )
+        table.add_row(
+            r.external_id,
+            r.kind,
+            r.source,
+            str(life.first_contact_at or "-"),
+            str(life.last_contact_at or "-"),
+            subscription,
+        )
+    console.print(table)
+
+
+def demo(
+    subjects: Annotated[int, typer.Option("--subjects", min=1, help="How many people.")] = 1000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same people.")
+    ] = 0,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database has subjects.")
+    ] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Generate a realistic demo population of clients and prospects."""
+    totals = {"created": 0, "updated": 0}
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        if if_empty and service.count(session=session):
+            totals["skipped"] = "the database already has subjects"
+        else:
+            keyring = ctx.keyring(session)
+            records = (
+                validate_record(raw, ctx.rules)
+                for raw in demo_records(subjects, seed=seed, today=today())
+            )
+            with progress_bar("generating", subjects, enabled=not json_output) as advance:
+                for batch in batched(records, ctx.settings.import_batch_size):
+                    written, _ = service.save(
+                        session=session, keyring=keyring, rules=ctx.rules, records=batch, at=now()
+                    )
+                    totals["created"] += sum(w.created for w in written)
+                    totals["updated"] += sum(not w.created for w in written)
+                    advance(len(batch))
+    if json_output:
+        print_json(totals)
+    elif "skipped" in totals:
+        console.print(f"{totals['skipped']}; no demo data added")
+    else:
+        console.print(f"demo population: {totals['created']} created, {totals['updated']} updated")

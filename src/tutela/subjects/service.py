@@ -1,0 +1,170 @@
+"""Business functions on subjects: save, get, read for a purpose, list, erase."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from tutela.consent.models import Consent
+from tutela.crypto.keyring import Keyring, shred
+from tutela.errors import NotFound
+from tutela.policy.schema import Policy
+from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
+from tutela.subjects.schemas import Lifecycle, SubjectSummary
+from tutela.subjects.validation import RecordRules, ValidRecord
+from tutela.subjects.writer import (
+    LIFECYCLE,
+    Written,
+    find_existing,
+    kind_change_problem,
+    record_slot,
+    write_batch,
+)
+
+__all__ = [
+    "count",
+    "erase",
+    "find",
+    "get",
+    "list_summaries",
+    "read",
+    "save",
+    "storage_categories",
+    "summary",
+]
+
+
+def storage_categories(policy: Policy) -> dict[str, str]:
+    """Which policy category is stored as connection logs, and which as payments."""
+    return {c.storage: c.id for c in policy.categories if c.storage != "record"}
+
+
+def save(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    records: Sequence[ValidRecord],
+    at: datetime,
+) -> tuple[list[Written], list[tuple[int, str]]]:
+    """Create or update subjects by external id. Returns what was written and, by index, the
+    records refused because their kind may not change that way (those are not written)."""
+    existing = find_existing(session, (r.external_id for r in records))
+    refused, accepted = [], []
+    for i, record in enumerate(records):
+        current = existing.get(record.external_id)
+        problem = current and kind_change_problem(rules.policy, current.kind, record.kind)
+        if problem:
+            refused.append((i, problem))
+        else:
+            accepted.append(record)
+    written = write_batch(
+        session, keyring, accepted, existing, categories=storage_categories(rules.policy), at=at
+    )
+    return written, refused
+
+
+def find(*, session: Session, external_id: str) -> Subject | None:
+    return session.scalar(select(Subject).where(Subject.external_id == external_id))
+
+
+def get(*, session: Session, external_id: str) -> Subject:
+    subject = find(session=session, external_id=external_id)
+    if subject is None:
+        raise NotFound(f"no subject with external id '{external_id}'")
+    return subject
+
+
+def read(
+    *,
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    subject: Subject,
+    categories: Sequence[str],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Decrypt the given categories of one subject: values, and provenance of each field.
+
+    Callers decide which categories through the authorisation gate; this function does not.
+    """
+    wanted = set(categories)
+    data: dict[str, Any] = {}
+    provenance: dict[str, dict[str, Any]] = {}
+    if not wanted:
+        return data, provenance
+    cipher = keyring.cipher(session, subject.id)
+    rows = session.scalars(
+        select(PersonalValue).where(
+            PersonalValue.subject_id == subject.id, PersonalValue.category.in_(wanted)
+        )
+    )
+    for row in rows:
+        data.setdefault(row.category, {})[row.field] = cipher.decrypt(
+            row.category, row.field, row.ciphertext
+        )
+        provenance.setdefault(row.category, {})[row.field] = {
+            "source": row.source,
+            "form": row.form,
+            "collected_at": row.collected_at.isoformat(),
+            "provided_by_subject": row.provided_by_subject,
+        }
+    stored = storage_categories(policy)
+    if stored.get("connections") in wanted:
+        data[stored["connections"]] = _timed(
+            session, cipher, Connection, stored["connections"], subject.id
+        )
+    if stored.get("payments") in wanted:
+        data[stored["payments"]] = _timed(session, cipher, Payment, stored["payments"], subject.id)
+    return data, provenance
+
+
+def _timed(session: Session, cipher, model, category: str, subject_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(select(model).where(model.subject_id == subject_id).order_by(model.at))
+    out = []
+    for row in rows:
+        item = {"at": row.at.isoformat() + "Z"}
+        item.update(cipher.decrypt(category, record_slot(row.at), row.ciphertext))
+        if model is Payment:
+            item["retain_consent"] = row.retain_consent
+        out.append(item)
+    return out
+
+
+def summary(subject: Subject) -> SubjectSummary:
+    return SubjectSummary(
+        id=subject.id,
+        external_id=subject.external_id,
+        kind=subject.kind,
+        source=subject.source,
+        created_at=subject.created_at,
+        updated_at=subject.updated_at,
+        lifecycle=Lifecycle(**{name: getattr(subject, name) for name in LIFECYCLE}),
+    )
+
+
+def list_summaries(
+    *, session: Session, kind: str | None = None, limit: int = 100, offset: int = 0
+) -> list[SubjectSummary]:
+    query = select(Subject).order_by(Subject.external_id).limit(limit).offset(offset)
+    if kind:
+        query = query.where(Subject.kind == kind)
+    return [summary(s) for s in session.scalars(query)]
+
+
+def count(*, session: Session, kind: str | None = None) -> int:
+    query = select(func.count()).select_from(Subject)
+    if kind:
+        query = query.where(Subject.kind == kind)
+    return session.scalar(query) or 0
+
+
+def erase(*, session: Session, subject_id: str) -> None:
+    """Delete every row of a subject and destroy its data key (crypto-shredding)."""
+    for model in (PersonalValue, Connection, Payment, Consent):
+        session.execute(delete(model).where(model.subject_id == subject_id))
+    shred(session, [subject_id])
+    session.execute(delete(Subject).where(Subject.id == subject_id))

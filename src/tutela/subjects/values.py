@@ -1,0 +1,119 @@
+"""Checking and normalising one field value by the type the policy gives it.
+
+Errors name the type that was expected, never the value that was given.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from datetime import date
+
+__all__ = ["ValueProblem", "check_value", "index_form"]
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()/]")
+_MAX_TEXT = 1000
+
+
+class ValueProblem(ValueError):
+    """A value that does not fit its field type; the message says what was expected."""
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem("expected a string")
+    value = value.strip()
+    if not value:
+        raise ValueProblem("expected a non-empty string")
+    if len(value) > _MAX_TEXT:
+        raise ValueProblem(f"expected at most {_MAX_TEXT} characters")
+    return value
+
+
+def _email(value: object) -> str:
+    text = _text(value)
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise ValueProblem("expected an e-mail address like name@example.org")
+    return text
+
+
+def _phone(value: object) -> str:
+    text = _text(value)
+    digits = _PHONE_SEPARATORS.sub("", text)
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if not digits.isdigit() or not 6 <= len(digits) <= 17:
+        raise ValueProblem("expected a telephone number of 6 to 17 digits")
+    return text
+
+
+def _date(value: object) -> str:
+    try:
+        return date.fromisoformat(_text(value)).isoformat()
+    except ValueError:
+        raise ValueProblem("expected a date as YYYY-MM-DD") from None
+
+
+def _number(value: object) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueProblem("expected a finite number")
+    return value
+
+
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueProblem("expected true or false")
+    return value
+
+
+def _ip(value: object) -> str:
+    try:
+        return str(ipaddress.ip_address(_text(value)))
+    except ValueError:
+        raise ValueProblem("expected an IPv4 or IPv6 address") from None
+
+
+def _country(value: object) -> str:
+    text = _text(value).upper()
+    if len(text) != 2 or not text.isalpha():
+        raise ValueProblem("expected an ISO 3166 two-letter country code")
+    return text
+
+
+_CHECKS = {
+    "string": _text,
+    "email": _email,
+    "phone": _phone,
+    "date": _date,
+    "number": _number,
+    "boolean": _boolean,
+    "ip": _ip,
+    "country": _country,
+}
+
+
+def check_value(field_type: str, value: object) -> object:
+    """The value as stored (trimmed, canonical), or ValueProblem."""
+    return _CHECKS[field_type](value)
+
+
+def index_form(field_type: str, value: str, *, calling_code: str) -> str:
+    """The form under which a value is blind-indexed, so that trivial variants still match.
+
+    E-mails are case-folded; phone numbers are reduced to digits in international form,
+    a national number (leading 0) taking the default calling code.
+    """
+    if field_type == "email":
+        return value.casefold()
+    if field_type == "phone":
+        digits = _PHONE_SEPARATORS.sub("", value)
+        if digits.startswith("+"):
+            return digits[1:]
+        if digits.startswith("00"):
+            return digits[2:]
+        if digits.startswith("0"):
+            return calling_code + digits[1:]
+        return digits
+    return value
