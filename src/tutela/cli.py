@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -79,14 +78,14 @@ def _database_message(exc: SQLAlchemyError) -> str:
 def main() -> None:
     try:
         app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument...
+        exc.show()
+        sys.exit(getattr(exc, "exit_code", 2))
     except TutelaError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)

@@ -11,6 +11,7 @@ from tutela.crypto.keyring import open_keyring
 from tutela.crypto.master_key import KeyFileError, MasterKey, create_key_file, read_key_file
 from tutela.crypto.models import DataKey
 from tutela.db import session_scope
+from tutela.errors import NotFound
 from tutela.subjects import service
 from tutela.subjects.models import PersonalValue, Subject
 
@@ -133,9 +134,8 @@ def test_erasing_a_subject_destroys_its_data_key(env, cli, example, tmp_path):
     # A copy of the ciphertext (a backup) is readable only with the key that is now gone.
     cipher = SubjectCipher(subject.id, keyring.unwrap(subject.id, wrapped))
     assert cipher.decrypt("identification", "email", blob) == "ana@example.org"
-    with pytest.raises(Exception):  # noqa: B017 - any failure: no key, no data
-        with session_scope(env.ctx.engine) as session:
-            keyring.cipher(session, subject.id)
+    with session_scope(env.ctx.engine) as session, pytest.raises(NotFound, match="no data key"):
+        keyring.cipher(session, subject.id)
 
 
 def test_rotation_with_an_environment_key_writes_the_new_key_elsewhere(

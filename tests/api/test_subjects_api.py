@@ -1,0 +1,199 @@
+"""The REST API: authentication, create, update, purpose-bound reads, listing, errors."""
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tutela.access.service import create_principal, issue_key
+from tutela.api import create_app
+from tutela.clock import now
+from tutela.db import session_scope
+
+
+@pytest.fixture
+def client(env):
+    with TestClient(create_app(env.ctx)) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {env.admin_key}"
+        yield test_client
+
+
+def key_for(env, name, roles):
+    with session_scope(env.ctx.engine) as session:
+        principal = create_principal(
+            session=session, policy=env.ctx.policy, name=name, roles=roles, at=now()
+        )
+        return issue_key(session=session, principal=principal, at=now())
+
+
+def test_health_and_docs_need_no_key(env):
+    with TestClient(create_app(env.ctx)) as anonymous:
+        assert anonymous.get("/healthz").json() == {
+            "status": "ok",
+            "policy_version": env.ctx.policy.version,
+        }
+        assert anonymous.get("/docs").status_code == 200
+        paths = anonymous.get("/openapi.json").json()["paths"]
+        assert {"/subjects", "/subjects/{external_id}"} <= set(paths)
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Basic abc"])
+def test_every_data_endpoint_requires_a_valid_key(env, header):
+    with TestClient(create_app(env.ctx)) as anonymous:
+        headers = {"Authorization": header} if header else {}
+        for method, path in [
+            ("get", "/subjects"),
+            ("get", "/subjects/x?purpose=support"),
+            ("post", "/subjects"),
+            ("put", "/subjects/x"),
+        ]:
+            response = anonymous.request(method, path, headers=headers, json={})
+            assert response.status_code in (401, 403), (method, path)
+
+
+def test_create_read_update_list(client, example):
+    created = client.post("/subjects", json=example)
+    assert created.status_code == 201
+    assert created.json()["external_id"] == "crm-42" and created.json()["created"] is True
+    assert client.post("/subjects", json=example).status_code == 409
+
+    # The admin holds the DPO role: rights requests may see every category.
+    view = client.get("/subjects/crm-42", params={"purpose": "rights_requests"}).json()
+    assert view["data"]["identification"]["email"] == "ana@example.org"
+    assert view["data"]["technical"][0]["ip"] == "203.0.113.7"
+    assert view["withheld"] == {}
+
+    example["identification"]["phone"] = "06 98 76 54 32"
+    updated = client.put("/subjects/crm-42", json=example)
+    assert updated.status_code == 200 and updated.json()["created"] is False
+    view = client.get("/subjects/crm-42", params={"purpose": "rights_requests"}).json()
+    assert view["data"]["identification"]["phone"] == "06 98 76 54 32"
+
+    new = dict(example, external_id="crm-43")
+    assert client.put("/subjects/crm-43", json=new).status_code == 201
+
+    page = client.get("/subjects").json()
+    assert page["total"] == 2
+    assert [s["external_id"] for s in page["subjects"]] == ["crm-42", "crm-43"]
+    assert "ana@example.org" not in json.dumps(page)
+
+
+def test_reads_are_bounded_by_purpose_and_role(env, client, example):
+    client.post("/subjects", json=example)
+    marketing = {"Authorization": f"Bearer {key_for(env, 'mia', ['marketing'])}"}
+    # Profiling rests on consent, which Ana gave: identification and enriched data, no logs.
+    view = client.get("/subjects/crm-42", params={"purpose": "profiling"}, headers=marketing)
+    assert view.status_code == 200
+    body = view.json()
+    assert set(body["data"]) == {"identification", "enriched", "technical"}
+    assert "banking" not in body["data"]
+
+    # Asking for banking data under a purpose that does not use it: withheld, with the reason.
+    view = client.get(
+        "/subjects/crm-42",
+        params={"purpose": "profiling", "category": ["identification", "banking"]},
+        headers=marketing,
+    ).json()
+    assert set(view["data"]) == {"identification"}
+    assert view["withheld"] == {"banking": "not used by purpose 'profiling'"}
+
+    # The newsletter rests on consent Ana never gave.
+    denied = client.get("/subjects/crm-42", params={"purpose": "newsletter"}, headers=marketing)
+    assert denied.status_code == 403
+    assert "no active consent" in denied.json()["detail"]
+
+    # A purpose none of the principal's roles is granted.
+    denied = client.get(
+        "/subjects/crm-42", params={"purpose": "accounting_billing"}, headers=marketing
+    )
+    assert denied.status_code == 403
+
+    # Support is for clients only; Ana is a prospect.
+    denied = client.get("/subjects/crm-42", params={"purpose": "support"})
+    assert denied.status_code == 403 and "does not apply to a prospect" in denied.json()["detail"]
+
+
+def test_read_requires_a_purpose_and_a_known_subject(client, example):
+    client.post("/subjects", json=example)
+    missing = client.get("/subjects/crm-42")
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["query", "purpose"]
+    assert client.get("/subjects/nobody", params={"purpose": "support"}).status_code == 404
+    unknown = client.get("/subjects/crm-42", params={"purpose": "curiosity"})
+    assert unknown.status_code == 403 and "unknown purpose" in unknown.json()["detail"]
+
+
+def test_validation_errors_name_the_field(client, example):
+    example["identification"]["email"] = "nope"
+    response = client.post("/subjects", json=example)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "identification", "email"]
+    assert "nope" not in response.text
+
+    example["identification"]["email"] = "ana@example.org"
+    example["lifecycle"]["first_contact_at"] = "soon"
+    response = client.post("/subjects", json=example)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "lifecycle", "first_contact_at"]
+
+    response = client.put("/subjects/other", json=dict(example, external_id="crm-42"))
+    assert response.status_code == 422
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=json_values,
+    mutate=st.dictionaries(
+        st.sampled_from(
+            [
+                "kind",
+                "source",
+                "identification",
+                "lifecycle",
+                "consents",
+                "connections",
+                "payments",
+                "enriched",
+                "provided_by_subject",
+                "form",
+                "external_id",
+            ]
+        ),
+        json_values,
+        max_size=3,
+    ),
+)
+def test_no_malformed_body_gives_a_server_error(client, example, body, mutate):
+    assert client.post("/subjects", json=body).status_code < 500
+    nan = json.dumps(dict(example, external_id="crm-nan", enriched={"score": 1})).replace('"score": 1', '"score": NaN')
+    assert (
+        client.post(
+            "/subjects", content=nan, headers={"Content-Type": "application/json"}
+        ).status_code
+        == 422
+    )
+    record = {**example, **mutate}
+    assert client.post("/subjects", json=record).status_code < 500
+    assert (
+        client.post(
+            "/subjects", content=b"{not json", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 422
+    )
