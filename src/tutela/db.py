@@ -45,6 +45,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Deleted rows are overwritten, not left in free pages: erasure must not be undoable.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: bulk paths touch indexes
     cursor.close()
 
 

@@ -31,8 +31,11 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `tutela serve` listens on.")
     port: int = Field(8000, description="Port `tutela serve` listens on.")
-    import_batch_size: int = Field(
-        2000, ge=1, description="Records written per transaction batch by bulk import."
+    import_workers: int | None = Field(
+        None,
+        ge=0,
+        description="Processes that validate and encrypt a large import while the main one "
+        "writes. Unset: one per core (at most 4) for files over 4 MiB; 0: none.",
     )
 
 

@@ -182,7 +182,9 @@ json_values = st.recursive(
 )
 def test_no_malformed_body_gives_a_server_error(client, example, body, mutate):
     assert client.post("/subjects", json=body).status_code < 500
-    nan = json.dumps(dict(example, external_id="crm-nan", enriched={"score": 1})).replace('"score": 1', '"score": NaN')
+    nan = json.dumps(dict(example, external_id="crm-nan", enriched={"score": 1})).replace(
+        '"score": 1', '"score": NaN'
+    )
     assert (
         client.post(
             "/subjects", content=nan, headers={"Content-Type": "application/json"}

@@ -127,7 +127,9 @@ def test_erasing_a_subject_destroys_its_data_key(env, cli, example, tmp_path):
     with session_scope(env.ctx.engine) as session:
         assert session.get(DataKey, subject.id) is None
         assert (
-            session.scalar(select(PersonalValue.id).where(PersonalValue.subject_id == subject.id))
+            session.scalar(
+                select(PersonalValue.field).where(PersonalValue.subject_id == subject.id)
+            )
             is None
         )
         keyring = env.ctx.keyring(session)

@@ -231,3 +231,25 @@ def test_import_refuses_unknown_format_and_missing_file(env, cli, tmp_path):
     assert "give --format" in cli("subjects", "import", str(tmp_path / "in.txt")).stderr
     result = cli("subjects", "import", str(tmp_path / "nope.jsonl"))
     assert result.exit_code == 2 and "no file" in result.stderr
+
+
+def test_worker_processes_import_exactly_as_one_process(env, cli, example, tmp_path, monkeypatch):
+    """Workers prepare chunks as new people; known people, repeats and errors still behave."""
+    records = [dict(example, external_id=f"crm-{i}") for i in range(2500)]
+    records[1200] = dict(example, external_id="crm-5")  # a repeat, in a later chunk
+    records[1201] = dict(example, external_id="crm-1201", kind="lead")  # invalid
+    records[2100] = dict(example, external_id="crm-2099")  # a repeat within one chunk
+    path = write_jsonl(tmp_path / "big.jsonl", records)
+    cli("subjects", "import", str(write_jsonl(tmp_path / "known.jsonl", [records[7]])))
+
+    monkeypatch.setenv("TUTELA_IMPORT_WORKERS", "1")
+    result = cli("subjects", "import", str(path), "--skip-invalid", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["read"] == 2500
+    assert [(e["line"], e["location"]) for e in report["errors"]] == [(1202, "kind")]
+    # crm-7 existed; crm-5 and crm-2099 come twice: 2500 - 1 invalid - 1 known - 2 repeats.
+    assert report["created"] == 2496 and report["updated"] == 3
+    assert count(env, Subject) == 2497
+    assert count(env, Connection) == 2497
+    assert read(env, "crm-2099")[1]["identification"]["email"] == "ana@example.org"

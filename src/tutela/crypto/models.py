@@ -1,6 +1,7 @@
 """Key material at rest: per-subject data keys and named keys, each wrapped by the master key."""
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import DateTime, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -14,6 +15,7 @@ class DataKey(Base):
     """A subject's AES-256 data key, wrapped. Deleting this row shreds every ciphertext of theirs."""
 
     __tablename__ = "data_keys"
+    __table_args__: ClassVar = {"sqlite_with_rowid": False}
 
     subject_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True

@@ -26,6 +26,8 @@ from tutela.subjects.flows import read_for_purpose
 from tutela.subjects.importer import import_file
 from tutela.subjects.validation import validate_record
 
+DEMO_BATCH = 2000
+
 app = typer.Typer(
     help="People concerned (clients, prospects) and their data.", no_args_is_help=True
 )
@@ -72,7 +74,7 @@ def import_(
                 path=file,
                 fmt=fmt,
                 skip_invalid=skip_invalid,
-                batch_size=ctx.settings.import_batch_size,
+                workers=ctx.settings.import_workers,
                 at=now(),
                 progress=advance,
             )
@@ -201,7 +203,7 @@ def demo(
                 for raw in demo_records(subjects, seed=seed, today=today())
             )
             with progress_bar("generating", subjects, enabled=not json_output) as advance:
-                for batch in batched(records, ctx.settings.import_batch_size):
+                for batch in batched(records, DEMO_BATCH):
                     written, _ = service.save(
                         session=session, keyring=keyring, rules=ctx.rules, records=batch, at=now()
                     )

@@ -1,16 +1,24 @@
 """Bulk import of subjects from JSON Lines or CSV.
 
 The import is one transaction. By default the first bad record stops it and nothing at all is
-written; with `skip_invalid` bad lines are reported and the rest is written. Records are
-validated one by one and written in batches through the same writer as the API.
+written; with `skip_invalid` bad lines are reported and the rest is written.
+
+Large files are validated and encrypted by worker processes, chunk by chunk, while this
+process writes: workers prepare every record as a new subject (fresh data key); the few that
+turn out to exist already are prepared again here under their own key. Results are consumed
+in file order, so errors and updates happen exactly as in a single process.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,12 +27,23 @@ from sqlalchemy.orm import Session
 
 from tutela.crypto.keyring import Keyring
 from tutela.errors import InvalidInput, TutelaError
-from tutela.subjects import service
+from tutela.subjects.service import storage_categories
 from tutela.subjects.validation import RecordRules, ValidRecord, validate_record
+from tutela.subjects.writer import (
+    Known,
+    Rows,
+    dates_as_text,
+    execute,
+    gather,
+    kind_change_problem,
+    prepare,
+)
 
-__all__ = ["ImportFailed", "ImportReport", "LineError", "import_file", "read_lines"]
+__all__ = ["ImportFailed", "ImportReport", "LineError", "import_file", "read_chunks"]
 
 Format = Literal["jsonl", "csv"]
+CHUNK = 1000  # records a worker validates and encrypts at a time
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -73,25 +92,37 @@ def detect_format(path: Path) -> Format:
     raise InvalidInput("cannot tell the format from the file name; give --format jsonl or csv")
 
 
-def read_lines(path: Path, fmt: Format, rules: RecordRules) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object or the InvalidInput that parsing raised)."""
+# Reading -------------------------------------------------------------------------------------
+
+Item = bytes | dict | InvalidInput  # a JSON line, a CSV row as a record, or why it is unreadable
+
+
+def _items(path: Path, fmt: Format, rules: RecordRules) -> Iterator[tuple[int, Item]]:
     with path.open("rb") as handle:
         if fmt == "jsonl":
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    yield number, InvalidInput("not valid JSON")
-        else:
-            text = (raw.decode("utf-8-sig") for raw in handle)
-            reader = csv.DictReader(text)
-            for row in reader:
-                try:
-                    yield reader.line_num, csv_row_to_record(row, rules)
-                except InvalidInput as exc:
-                    yield reader.line_num, exc
+                if line.strip():
+                    yield number, line
+            return
+        reader = csv.DictReader(raw.decode("utf-8-sig") for raw in handle)
+        for row in reader:
+            try:
+                yield reader.line_num, csv_row_to_record(row, rules)
+            except InvalidInput as exc:
+                yield reader.line_num, exc
+
+
+def read_chunks(
+    path: Path, fmt: Format, rules: RecordRules, size: int = CHUNK
+) -> Iterator[list[tuple[int, Item]]]:
+    chunk: list[tuple[int, Item]] = []
+    for item in _items(path, fmt, rules):
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 _CSV_JSON_COLUMNS = ("consents", "connections", "payments")
@@ -121,18 +152,152 @@ def csv_row_to_record(row: dict[str, str | None], rules: RecordRules) -> dict[st
 
 
 def _typed(rules: RecordRules, category: str, name: str, cell: str) -> Any:
-    spec = rules.record_categories.get(category)
-    field_spec = spec.field(name) if spec else None
-    if field_spec is None:
+    spec = rules.fields.get(category, {}).get(name)
+    if spec is None:
         return cell
     try:
-        if field_spec.type == "number":
+        if spec.type == "number":
             return float(cell)
-        if field_spec.type == "boolean" and cell.lower() in ("true", "false"):
+        if spec.type == "boolean" and cell.lower() in ("true", "false"):
             return cell.lower() == "true"
     except ValueError:
         pass
     return cell  # left as text for validation to refuse with its own message
+
+
+# Preparing (in this process or a worker) -----------------------------------------------------
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A chunk validated and encrypted as if every person in it were new.
+
+    Plain lists and tuples: it crosses a process boundary, and pickles fast that way.
+    """
+
+    lines: list[int]  # of the valid records, in order
+    external_ids: list[str]
+    errors: list[LineError]
+    rows: Rows
+
+
+def _validate(item: Item, rules: RecordRules) -> ValidRecord:
+    if isinstance(item, InvalidInput):
+        raise item
+    if isinstance(item, bytes):
+        try:
+            item = orjson.loads(item)
+        except orjson.JSONDecodeError:
+            raise InvalidInput("not valid JSON") from None
+    return validate_record(item, rules)
+
+
+def prepare_chunk(
+    chunk: list[tuple[int, Item]],
+    rules: RecordRules,
+    keyring: Keyring,
+    at: datetime,
+    dates_as_text: bool,
+) -> Prepared:
+    prepared = Prepared([], [], [], Rows())
+    records = []
+    for number, item in chunk:
+        try:
+            record = _validate(item, rules)
+        except InvalidInput as exc:
+            prepared.errors.append(LineError(number, exc.location, exc.message))
+            continue
+        prepared.lines.append(number)
+        prepared.external_ids.append(record.external_id)
+        records.append(record)
+    prepared.rows = prepare(
+        records,
+        Known(),
+        keyring,
+        categories=storage_categories(rules.policy),
+        at=at,
+        dates_as_text=dates_as_text,
+    )
+    return prepared
+
+
+_worker_state: tuple[RecordRules, Keyring] | None = None
+
+
+def _init_worker(rules: RecordRules, keyring: Keyring) -> None:
+    global _worker_state
+    _worker_state = (rules, keyring)
+
+
+def _prepare_in_worker(chunk: list[tuple[int, Item]], at: datetime, as_text: bool) -> Prepared:
+    assert _worker_state is not None
+    return prepare_chunk(chunk, *_worker_state, at, as_text)
+
+
+def _worker_count(path: Path, requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    if path.stat().st_size < PARALLEL_FROM_BYTES:
+        return 0
+    return max(1, min((os.cpu_count() or 1) - 1, 4))  # this process prepares chunks too
+
+
+def _prepared_chunks(
+    chunks: Iterator[list[tuple[int, Item]]],
+    rules: RecordRules,
+    keyring: Keyring,
+    at: datetime,
+    as_text: bool,
+    workers: int,
+) -> Iterator[tuple[list[tuple[int, Item]], Prepared]]:
+    """(chunk, prepared) in file order, prepared here or by `workers` processes."""
+    if workers == 0:
+        for chunk in chunks:
+            yield chunk, prepare_chunk(chunk, rules, keyring, at, as_text)
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(rules, keyring),
+    )
+    pending: deque[tuple[list, Future | Prepared]] = deque()
+
+    def ready(entry: Future | Prepared) -> bool:
+        return isinstance(entry, Prepared) or entry.done()
+
+    try:
+        for chunk in chunks:
+            while pending and ready(pending[0][1]):
+                done_chunk, entry = pending.popleft()
+                yield done_chunk, entry if isinstance(entry, Prepared) else entry.result()
+            busy = sum(isinstance(entry, Future) for _, entry in pending)
+            if busy < 2 * workers:
+                pending.append((chunk, pool.submit(_prepare_in_worker, chunk, at, as_text)))
+            else:  # every worker has work queued: prepare this chunk here rather than wait
+                pending.append((chunk, prepare_chunk(chunk, rules, keyring, at, as_text)))
+        while pending:
+            done_chunk, entry = pending.popleft()
+            yield done_chunk, entry if isinstance(entry, Prepared) else entry.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Writing (always in this process, in one transaction) ---------------------------------------
+
+
+def _unique_runs(records: list[tuple[int, ValidRecord]]) -> Iterator[list[tuple[int, ValidRecord]]]:
+    """Split at the second mention of a person, so that it updates what the first wrote."""
+    run: list[tuple[int, ValidRecord]] = []
+    seen: set[str] = set()
+    for line, record in records:
+        if record.external_id in seen:
+            yield run
+            run, seen = [], set()
+        run.append((line, record))
+        seen.add(record.external_id)
+    if run:
+        yield run
 
 
 def import_file(
@@ -143,52 +308,59 @@ def import_file(
     path: Path,
     fmt: Format | None = None,
     skip_invalid: bool = False,
-    batch_size: int = 2000,
+    workers: int | None = None,
     at: datetime,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ImportReport:
     """Import every record of `path` in the caller's transaction.
 
     Raises ImportFailed on the first bad record unless `skip_invalid`; the caller then rolls
-    back, so nothing is written.
+    back, so nothing is written. `workers` None chooses by file size; 0 stays in-process.
     """
     report = ImportReport()
-    batch: list[tuple[int, ValidRecord]] = []
-    in_batch: set[str] = set()
+    as_text = dates_as_text(session)
 
     def reject(error: LineError) -> None:
         if not skip_invalid:
             raise ImportFailed(error)
         report.invalid.append(error)
 
-    def flush() -> None:
-        written, refused = service.save(
-            session=session, keyring=keyring, rules=rules, records=[r for _, r in batch], at=at
-        )
-        for index, message in refused:
-            reject(LineError(batch[index][0], "kind", message))
-        report.created += sum(w.created for w in written)
-        report.updated += sum(not w.created for w in written)
-        progress(len(batch))
-        batch.clear()
-        in_batch.clear()
+    def store(rows: Rows) -> None:
+        execute(session, rows)
+        report.created += sum(w.created for w in rows.written)
+        report.updated += sum(not w.created for w in rows.written)
 
-    for number, parsed in read_lines(path, fmt or detect_format(path), rules):
-        report.read += 1
-        try:
-            if isinstance(parsed, InvalidInput):
-                raise parsed
-            record = validate_record(parsed, rules)
-        except InvalidInput as exc:
-            reject(LineError(number, exc.location, exc.message))
-            progress(1)
-            continue
-        if record.external_id in in_batch:
-            flush()  # a later line about the same person updates what the earlier one wrote
-        batch.append((number, record))
-        in_batch.add(record.external_id)
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
+    chunks = read_chunks(path, fmt or detect_format(path), rules)
+    count = _worker_count(path, workers)
+    for chunk, prepared in _prepared_chunks(chunks, rules, keyring, at, as_text, count):
+        report.read += len(chunk)
+        for error in prepared.errors:
+            reject(error)
+        ids = prepared.external_ids
+        if len(set(ids)) == len(ids) and not gather(session, keyring, ids).subjects:
+            store(prepared.rows)  # all new, as prepared: the common case of a bulk import
+        else:
+            _store_updates(session, keyring, rules, chunk, prepared, at, as_text, reject, store)
+        progress(len(chunk))
     return report
+
+
+def _store_updates(session, keyring, rules, chunk, prepared, at, as_text, reject, store) -> None:
+    """A chunk that mentions known people, or someone twice: prepared again here, run by
+    run, so that each mention updates under the person's own key what came before."""
+    items = dict(chunk)
+    valid = [(line, _validate(items[line], rules)) for line in prepared.lines]
+    categories = storage_categories(rules.policy)
+    for run in _unique_runs(valid):
+        known = gather(session, keyring, (record.external_id for _, record in run))
+        accepted = []
+        for line, record in run:
+            current = known.subjects.get(record.external_id)
+            problem = current and kind_change_problem(rules.policy, current.kind, record.kind)
+            if problem:
+                reject(LineError(line, "kind", problem))
+            else:
+                accepted.append(record)
+        store(
+            prepare(accepted, known, keyring, categories=categories, at=at, dates_as_text=as_text)
+        )

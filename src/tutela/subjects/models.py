@@ -8,10 +8,9 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     LargeBinary,
     String,
-    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,14 +23,21 @@ def _subject_fk() -> ForeignKey:
     return ForeignKey("subjects.id", ondelete="CASCADE")
 
 
+# Subject-owned tables are clustered on their natural key, which starts with the subject id:
+# on SQLite (WITHOUT ROWID) one B-tree per table, appended to in id order; on PostgreSQL the
+# same primary keys shard by subject.
+CLUSTERED = {"sqlite_with_rowid": False}
+
+
 class Subject(Base):
     """A client or prospect. Lifecycle dates are kept in clear: retention is computed from them."""
 
     __tablename__ = "subjects"
+    __table_args__ = CLUSTERED
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -49,14 +55,19 @@ class PersonalValue(Base):
 
     __tablename__ = "personal_data"
     __table_args__ = (
-        UniqueConstraint("subject_id", "category", "field"),
-        Index("ix_personal_data_blind_index", "blind_index"),
+        # Most values are not indexed: a partial index stays small and cheap to insert into.
+        Index(
+            "ix_personal_data_blind_index",
+            "blind_index",
+            sqlite_where=text("blind_index IS NOT NULL"),
+            postgresql_where=text("blind_index IS NOT NULL"),
+        ),
+        CLUSTERED,
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subject_id: Mapped[str] = mapped_column(String(32), _subject_fk())
-    category: Mapped[str] = mapped_column(String(64))
-    field: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(32), _subject_fk(), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     blind_index: Mapped[str | None] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(64))
@@ -69,11 +80,10 @@ class Connection(Base):
     """A connection log (technical data, §6.2): its time in clear, its details encrypted."""
 
     __tablename__ = "connections"
-    __table_args__ = (Index("ix_connections_subject_at", "subject_id", "at"),)
+    __table_args__ = CLUSTERED
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subject_id: Mapped[str] = mapped_column(String(32), _subject_fk())
-    at: Mapped[datetime] = mapped_column(DateTime)
+    subject_id: Mapped[str] = mapped_column(String(32), _subject_fk(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -81,10 +91,9 @@ class Payment(Base):
     """Payment details of one transaction (banking data, §6.1), encrypted."""
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_subject_at", "subject_id", "at"),)
+    __table_args__ = CLUSTERED
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subject_id: Mapped[str] = mapped_column(String(32), _subject_fk())
-    at: Mapped[datetime] = mapped_column(DateTime)
+    subject_id: Mapped[str] = mapped_column(String(32), _subject_fk(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     retain_consent: Mapped[bool] = mapped_column(Boolean)

@@ -19,10 +19,12 @@ from tutela.subjects.validation import RecordRules, ValidRecord
 from tutela.subjects.writer import (
     LIFECYCLE,
     Written,
-    find_existing,
+    dates_as_text,
+    execute,
+    gather,
     kind_change_problem,
+    prepare,
     record_slot,
-    write_batch,
 )
 
 __all__ = [
@@ -51,21 +53,30 @@ def save(
     records: Sequence[ValidRecord],
     at: datetime,
 ) -> tuple[list[Written], list[tuple[int, str]]]:
-    """Create or update subjects by external id. Returns what was written and, by index, the
-    records refused because their kind may not change that way (those are not written)."""
-    existing = find_existing(session, (r.external_id for r in records))
+    """Create or update subjects (distinct external ids) in the caller's transaction.
+
+    Returns what was written and, by index, the records refused because their kind may not
+    change that way; those are not written.
+    """
+    known = gather(session, keyring, (r.external_id for r in records))
     refused, accepted = [], []
     for i, record in enumerate(records):
-        current = existing.get(record.external_id)
+        current = known.subjects.get(record.external_id)
         problem = current and kind_change_problem(rules.policy, current.kind, record.kind)
         if problem:
             refused.append((i, problem))
         else:
             accepted.append(record)
-    written = write_batch(
-        session, keyring, accepted, existing, categories=storage_categories(rules.policy), at=at
+    rows = prepare(
+        accepted,
+        known,
+        keyring,
+        categories=storage_categories(rules.policy),
+        at=at,
+        dates_as_text=dates_as_text(session),
     )
-    return written, refused
+    execute(session, rows)
+    return rows.written, refused
 
 
 def find(*, session: Session, external_id: str) -> Subject | None:

@@ -46,6 +46,7 @@ class RecordRules:
         self.kinds = set(policy.kind_ids)
         self.purposes = set(policy.purpose_ids)
         self.record_categories = {c.id: c for c in policy.categories if c.storage == "record"}
+        self.fields = {c.id: {f.id: f for f in c.fields} for c in policy.categories}
         self.connection_category = _stored_as(policy, "connections")
         self.payment_category = _stored_as(policy, "payments")
         self.calling_code = policy.controller.default_calling_code
@@ -61,12 +62,15 @@ def _pydantic_location(exc: ValidationError) -> tuple[str, str]:
     return loc, err["msg"]
 
 
-def _check_fields(category: Category, values: dict, where: str) -> dict[str, Any]:
+def _check_fields(
+    rules: RecordRules, category: Category, values: dict, where: str
+) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise InvalidInput("expected an object of field values", location=where)
     checked = {}
+    specs = rules.fields[category.id]
     for name, value in values.items():
-        spec = category.field(name)
+        spec = specs.get(name)
         if spec is None:
             known = ", ".join(f.id for f in category.fields)
             raise InvalidInput(
@@ -81,7 +85,11 @@ def _check_fields(category: Category, values: dict, where: str) -> dict[str, Any
 
 
 def _timed(
-    category: Category | None, items: list[dict], key: str, extras: tuple[str, ...] = ()
+    rules: RecordRules,
+    category: Category | None,
+    items: list[dict],
+    key: str,
+    extras: tuple[str, ...] = (),
 ) -> list[tuple[datetime, dict[str, Any], dict[str, Any]]]:
     """Time-stamped records (connections, payments): their `at`, checked values and extras."""
     if not items:
@@ -98,7 +106,7 @@ def _timed(
             moment = _parse_datetime(at)
         except ValueError:
             raise InvalidInput("expected a date-time (ISO 8601)", location=f"{where}.at") from None
-        values = _check_fields(category, rest, where)
+        values = _check_fields(rules, category, rest, where)
         out.append((moment, {k: v for k, v in values.items() if v is not None}, kept))
     return out
 
@@ -140,7 +148,7 @@ def validate_record(raw: Any, rules: RecordRules) -> ValidRecord:
             raise InvalidInput(
                 f"unknown category; expected one of: {known}, connections, payments", location=key
             )
-        categories[key] = _check_fields(category, values, key)
+        categories[key] = _check_fields(rules, category, values, key)
 
     if form is not None:
         for mandatory in form.mandatory:
@@ -206,9 +214,9 @@ def validate_record(raw: Any, rules: RecordRules) -> ValidRecord:
         ],
     )
     for name, values in categories.items():
-        category = rules.record_categories[name]
+        specs = rules.fields[name]
         for field_name, value in values.items():
-            spec = category.field(field_name)
+            spec = specs[field_name]
             indexed = (
                 index_form(spec.type, value, calling_code=rules.calling_code)
                 if spec.blind_index and value is not None
@@ -217,9 +225,13 @@ def validate_record(raw: Any, rules: RecordRules) -> ValidRecord:
             valid.values.append((name, field_name, value, indexed))
     valid.connections = [
         (at, values)
-        for at, values, _ in _timed(rules.connection_category, record.connections, "connections")
+        for at, values, _ in _timed(
+            rules, rules.connection_category, record.connections, "connections"
+        )
     ]
-    payments = _timed(rules.payment_category, record.payments, "payments", ("retain_consent",))
+    payments = _timed(
+        rules, rules.payment_category, record.payments, "payments", ("retain_consent",)
+    )
     for i, (at, values, extra) in enumerate(payments):
         retain = extra.get("retain_consent", False)
         if not isinstance(retain, bool):

@@ -1,17 +1,24 @@
-"""The one write path for subjects: encrypt, then store a batch with set-based statements.
+"""The one write path for subjects, in three steps:
 
-The API (one record) and the import (thousands) both call `write_batch`. A batch is written
-with one executemany per table, never with a loop of ORM objects.
+- `gather`: what the database already holds about a batch's subjects (one query per table);
+- `prepare`: encrypt and blind-index into rows, without touching the database, so that it
+  can run in worker processes on bulk imports;
+- `execute`: store the rows with one executemany per table.
+
+The API (one record) and the import (thousands) both go through these steps.
 """
 
 from __future__ import annotations
 
-import uuid
+import os
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy import Row, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent
@@ -24,11 +31,15 @@ from tutela.subjects.validation import ValidRecord
 
 __all__ = [
     "LIFECYCLE",
+    "Known",
+    "Rows",
     "Written",
-    "find_existing",
+    "dates_as_text",
+    "execute",
+    "gather",
     "kind_change_problem",
+    "prepare",
     "record_slot",
-    "write_batch",
 ]
 
 LIFECYCLE = (
@@ -41,34 +52,103 @@ LIFECYCLE = (
     "date_of_death",
 )
 
-subjects_t = Subject.__table__
-values_t = PersonalValue.__table__
-connections_t = Connection.__table__
-payments_t = Payment.__table__
-consents_t = Consent.__table__
-keys_t = DataKey.__table__
+subjects_t: Table = Subject.__table__
+values_t: Table = PersonalValue.__table__
+connections_t: Table = Connection.__table__
+payments_t: Table = Payment.__table__
+consents_t: Table = Consent.__table__
+keys_t: Table = DataKey.__table__
+
+# Column order of the tuples `prepare` builds for new rows.
+INSERTS: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "subjects": (
+        subjects_t,
+        ("id", "external_id", "kind", "source", "created_at", "updated_at", *LIFECYCLE),
+    ),
+    "keys": (keys_t, ("subject_id", "wrapped", "master_key_id")),
+    "values": (
+        values_t,
+        (
+            "subject_id",
+            "category",
+            "field",
+            "ciphertext",
+            "blind_index",
+            "source",
+            "form",
+            "collected_at",
+            "provided_by_subject",
+        ),
+    ),
+    "connections": (connections_t, ("subject_id", "at", "ciphertext")),
+    "payments": (payments_t, ("subject_id", "at", "ciphertext", "retain_consent")),
+    "consents": (
+        consents_t,
+        ("subject_id", "purpose", "given_at", "channel", "expires_at", "withdrawn_at"),
+    ),
+}
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
+class Written(NamedTuple):
     id: str
     external_id: str
     created: bool
 
 
+@dataclass
+class Known:
+    """What the database holds about the subjects of a batch, keyed for `prepare`."""
+
+    subjects: dict[str, Row] = field(default_factory=dict)  # by external id
+    ciphers: dict[str, SubjectCipher] = field(default_factory=dict)  # by subject id
+    connections: set[tuple[str, datetime]] = field(default_factory=set)
+    payments: set[tuple[str, datetime]] = field(default_factory=set)
+    consents: set[tuple[str, str, datetime]] = field(default_factory=set)
+
+
+@dataclass
+class Rows:
+    """Rows to store: tuples in `INSERTS` column order, plus the rare updates and deletes."""
+
+    subjects: list[tuple] = field(default_factory=list)
+    keys: list[tuple] = field(default_factory=list)
+    values: list[tuple] = field(default_factory=list)
+    connections: list[tuple] = field(default_factory=list)
+    payments: list[tuple] = field(default_factory=list)
+    consents: list[tuple] = field(default_factory=list)
+    changed_subjects: list[dict] = field(default_factory=list)
+    value_deletes: list[dict] = field(default_factory=list)
+    written: list[Written] = field(default_factory=list)
+
+    def extend(self, other: Rows) -> None:
+        for name in (*INSERTS, "changed_subjects", "value_deletes", "written"):
+            getattr(self, name).extend(getattr(other, name))
+
+
 def record_slot(at: datetime) -> str:
-    """The associated-data slot of a time-stamped record: binds its ciphertext to its time."""
-    return at.isoformat(timespec="microseconds")
+    """The associated-data slot of a time-stamped record: binds its ciphertext to its time.
+
+    It is also how SQLite stores that time, so the bulk path formats each time once.
+    """
+    return at.isoformat(sep=" ", timespec="microseconds")
 
 
-def find_existing(session: Session, external_ids: Iterable[str]) -> dict[str, Row]:
-    ids = list(external_ids)
-    if not ids:
-        return {}
-    columns = [subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind]
-    columns += [subjects_t.c[name] for name in LIFECYCLE]
-    rows = session.execute(select(*columns).where(subjects_t.c.external_id.in_(ids)))
-    return {row.external_id: row for row in rows}
+def new_subject_id() -> str:
+    """Time-ordered (UUIDv7-like): new subjects append to the indexes instead of scattering."""
+    return f"{time.time_ns() // 1000:014x}{os.urandom(9).hex()}"
+
+
+def _as_text(value: date | None) -> str | None:
+    """A date or datetime as SQLite stores it (SQLAlchemy reads it back unchanged)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="microseconds")
+    return value.isoformat()
+
+
+def _unchanged(value):
+    return value
 
 
 def kind_change_problem(policy: Policy, current: str, wanted: str) -> str | None:
@@ -79,6 +159,29 @@ def kind_change_problem(policy: Policy, current: str, wanted: str) -> str | None
     if wanted in kind.can_become:
         return None
     return f"a subject of kind '{current}' cannot become '{wanted}'"
+
+
+def gather(session: Session, keyring: Keyring, external_ids: Iterable[str]) -> Known:
+    ids = list(external_ids)
+    known = Known()
+    if not ids:
+        return known
+    columns = [subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind]
+    columns += [subjects_t.c[name] for name in LIFECYCLE]
+    rows = session.execute(select(*columns).where(subjects_t.c.external_id.in_(ids)))
+    known.subjects = {row.external_id: row for row in rows}
+    subject_ids = [row.id for row in known.subjects.values()]
+    if not subject_ids:
+        return known
+    known.ciphers = keyring.ciphers(session, subject_ids)
+    for table, target in ((connections_t, known.connections), (payments_t, known.payments)):
+        query = select(table.c.subject_id, table.c.at).where(table.c.subject_id.in_(subject_ids))
+        target.update(tuple(row) for row in session.execute(query))
+    query = select(consents_t.c.subject_id, consents_t.c.purpose, consents_t.c.given_at).where(
+        consents_t.c.subject_id.in_(subject_ids)
+    )
+    known.consents.update(tuple(row) for row in session.execute(query))
+    return known
 
 
 def _latest(*days: date | None) -> date | None:
@@ -98,138 +201,127 @@ def _lifecycle(record: ValidRecord, current: Row | None) -> dict[str, date | Non
     return values
 
 
-def _known_times(session: Session, table, subject_ids: list[str]) -> set[tuple[str, datetime]]:
-    if not subject_ids:
-        return set()
-    rows = session.execute(
-        select(table.c.subject_id, table.c.at).where(table.c.subject_id.in_(subject_ids))
-    )
-    return {(sid, at) for sid, at in rows}
-
-
-def _known_consents(session: Session, subject_ids: list[str]) -> set[tuple]:
-    if not subject_ids:
-        return set()
-    rows = session.execute(
-        select(consents_t.c.subject_id, consents_t.c.purpose, consents_t.c.given_at).where(
-            consents_t.c.subject_id.in_(subject_ids)
-        )
-    )
-    return {tuple(row) for row in rows}
-
-
-def write_batch(
-    session: Session,
-    keyring: Keyring,
+def prepare(
     records: Sequence[ValidRecord],
-    existing: dict[str, Row],
+    known: Known,
+    keyring: Keyring,
     *,
     categories: dict[str, str],
     at: datetime,
-) -> list[Written]:
-    """Store `records` (distinct external ids) in the caller's transaction.
+    dates_as_text: bool,
+) -> Rows:
+    """Rows for `records` (distinct external ids); subjects absent from `known` are new.
 
-    `existing` comes from `find_existing`; `categories` maps storage kinds ("connections",
-    "payments") to the policy category stored that way, which the ciphertexts are bound to.
+    Pure: reads and writes no database. `categories` maps storage kinds ("connections",
+    "payments") to the policy category stored that way, which their ciphertexts are bound to.
+    `dates_as_text` gives inserted dates and times as SQLite stores them.
     """
-    existing_ids = [row.id for row in existing.values()]
-    ciphers = keyring.ciphers(session, existing_ids) if existing_ids else {}
-    known_connections = _known_times(session, connections_t, existing_ids)
-    known_payments = _known_times(session, payments_t, existing_ids)
-    known_consents = _known_consents(session, existing_ids)
-
-    new_subjects, changed_subjects, new_keys = [], [], []
-    value_rows, value_deletes, connection_rows, payment_rows, consent_rows = [], [], [], [], []
-    written = []
+    rows = Rows()
+    stored = _as_text if dates_as_text else _unchanged
+    now_stored = stored(at)
     connection_category = categories.get("connections", "")
     payment_category = categories.get("payments", "")
-
     for record in records:
-        current = existing.get(record.external_id)
+        current = known.subjects.get(record.external_id)
         if current is None:
-            sid = uuid.uuid4().hex
+            sid = new_subject_id()
             key, wrapped = keyring.new_data_key(sid)
             cipher = SubjectCipher(sid, key)
-            new_keys.append(
-                {"subject_id": sid, "wrapped": wrapped, "master_key_id": keyring.master.key_id}
-            )
-            new_subjects.append(
-                {
-                    "id": sid,
-                    "external_id": record.external_id,
-                    "kind": record.kind,
-                    "source": record.source,
-                    "created_at": at,
-                    "updated_at": at,
-                    **_lifecycle(record, None),
-                }
+            rows.keys.append((sid, wrapped, keyring.master.key_id))
+            life = _lifecycle(record, None)
+            rows.subjects.append(
+                (
+                    sid,
+                    record.external_id,
+                    record.kind,
+                    record.source,
+                    now_stored,
+                    now_stored,
+                    *tuple(stored(life[name]) for name in LIFECYCLE),
+                )
             )
         else:
             sid = current.id
-            cipher = ciphers[sid]
-            changed_subjects.append(
+            cipher = known.ciphers[sid]
+            rows.changed_subjects.append(
                 {"b_id": sid, "kind": record.kind, "updated_at": at, **_lifecycle(record, current)}
             )
-        written.append(Written(sid, record.external_id, current is None))
+        rows.written.append(Written(sid, record.external_id, current is None))
 
-        collected = record.collected_at or at
-        for category, field, value, indexed in record.values:
+        collected = stored(record.collected_at) if record.collected_at else now_stored
+        for category, name, value, indexed in record.values:
             if current is not None:
-                value_deletes.append({"b_sid": sid, "b_cat": category, "b_field": field})
+                rows.value_deletes.append({"b_sid": sid, "b_cat": category, "b_field": name})
             if value is None:
                 continue
-            value_rows.append(
-                {
-                    "subject_id": sid,
-                    "category": category,
-                    "field": field,
-                    "ciphertext": cipher.encrypt(category, field, value),
-                    "blind_index": keyring.blind_index(field, indexed) if indexed else None,
-                    "source": record.source,
-                    "form": record.form,
-                    "collected_at": collected,
-                    "provided_by_subject": category in record.provided,
-                }
+            rows.values.append(
+                (
+                    sid,
+                    category,
+                    name,
+                    cipher.encrypt(category, name, value),
+                    keyring.blind_index(name, indexed) if indexed else None,
+                    record.source,
+                    record.form,
+                    collected,
+                    category in record.provided,
+                )
             )
         for moment, values in record.connections:
-            if (sid, moment) in known_connections:
-                continue
-            known_connections.add((sid, moment))
-            connection_rows.append(
-                {
-                    "subject_id": sid,
-                    "at": moment,
-                    "ciphertext": cipher.encrypt(connection_category, record_slot(moment), values),
-                }
-            )
+            if (sid, moment) not in known.connections:
+                known.connections.add((sid, moment))
+                slot = record_slot(moment)
+                blob = cipher.encrypt(connection_category, slot, values)
+                rows.connections.append((sid, slot if dates_as_text else moment, blob))
         for moment, values, retain in record.payments:
-            if (sid, moment) in known_payments:
-                continue
-            known_payments.add((sid, moment))
-            payment_rows.append(
-                {
-                    "subject_id": sid,
-                    "at": moment,
-                    "ciphertext": cipher.encrypt(payment_category, record_slot(moment), values),
-                    "retain_consent": retain,
-                }
-            )
+            if (sid, moment) not in known.payments:
+                known.payments.add((sid, moment))
+                slot = record_slot(moment)
+                blob = cipher.encrypt(payment_category, slot, values)
+                rows.payments.append((sid, slot if dates_as_text else moment, blob, retain))
         for consent in record.consents:
             marker = (sid, consent["purpose"], consent["given_at"])
-            if marker in known_consents:
-                continue
-            known_consents.add(marker)
-            consent_rows.append({"subject_id": sid, "withdrawn_at": None, **consent})
+            if marker not in known.consents:
+                known.consents.add(marker)
+                rows.consents.append(
+                    (
+                        sid,
+                        consent["purpose"],
+                        stored(consent["given_at"]),
+                        consent["channel"],
+                        stored(consent["expires_at"]),
+                        None,
+                    )
+                )
+    return rows
 
+
+def _bulk_insert(conn: DbConnection, table: Table, columns: tuple[str, ...], rows: list) -> None:
+    """One executemany at the driver: bulk rows skip SQLAlchemy's per-row processing, so
+    `prepare` must have given dates as the engine stores them (`dates_as_text` on SQLite)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, rows)
+
+
+def dates_as_text(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def execute(session: Session, rows: Rows) -> None:
+    """Store prepared rows in the caller's transaction."""
     conn = session.connection()
-    if new_subjects:
-        conn.execute(insert(subjects_t), new_subjects)
-        conn.execute(insert(keys_t), new_keys)
-    if changed_subjects:
+    if rows.subjects:
+        _bulk_insert(conn, *INSERTS["subjects"], rows.subjects)
+        _bulk_insert(conn, *INSERTS["keys"], rows.keys)
+    if rows.changed_subjects:
         conn.execute(
-            update(subjects_t).where(subjects_t.c.id == bindparam("b_id")), changed_subjects
+            update(subjects_t).where(subjects_t.c.id == bindparam("b_id")), rows.changed_subjects
         )
-    if value_deletes:
+    if rows.value_deletes:
         conn.execute(
             delete(values_t).where(
                 and_(
@@ -238,14 +330,8 @@ def write_batch(
                     values_t.c.field == bindparam("b_field"),
                 )
             ),
-            value_deletes,
+            rows.value_deletes,
         )
-    for table, rows in (
-        (values_t, value_rows),
-        (connections_t, connection_rows),
-        (payments_t, payment_rows),
-        (consents_t, consent_rows),
-    ):
-        if rows:
-            conn.execute(insert(table), rows)
-    return written
+    for name in ("values", "connections", "payments", "consents"):
+        if getattr(rows, name):
+            _bulk_insert(conn, *INSERTS[name], getattr(rows, name))
