@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,15 +51,25 @@ def serve(
     db: DbOption = None,
     host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
     port: int | None = typer.Option(None, help="Port to listen on (default from settings)."),
+    ssl_certfile: Path | None = typer.Option(None, help="TLS certificate (PEM)."),
+    ssl_keyfile: Path | None = typer.Option(None, help="TLS private key (PEM)."),
 ) -> None:
     """Serve the REST API (OpenAPI documentation at /docs)."""
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     import uvicorn
 
     from tutela.api import create_app
 
     with load_context(db) as ctx:
         app = create_app(ctx)
-        uvicorn.run(app, host=host or ctx.settings.host, port=port or ctx.settings.port)
+        uvicorn.run(
+            app,
+            host=host or ctx.settings.host,
+            port=port or ctx.settings.port,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
 
 
 @app.command()

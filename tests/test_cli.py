@@ -1,0 +1,108 @@
+"""The `tutela` command as a user meets it: setup, demo data, listing, reads, errors."""
+
+import json
+import os
+import stat
+
+from tutela.subjects.demo import demo_records
+
+
+def test_init_is_safe_to_run_twice(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TUTELA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TUTELA_KEY_FILE", raising=False)
+    first = cli("init", "--json")
+    assert first.exit_code == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["key_file_created"] and report["admin_key"].startswith("tutela_")
+    assert stat.S_IMODE(os.stat(tmp_path / "tutela.key").st_mode) == 0o600
+    assert (tmp_path / "tutela.db").exists()
+    second = json.loads(cli("init", "--json").stdout)
+    assert second == {"key_file_created": False, "keyring_created": False, "admin_key": None}
+
+
+def test_commands_before_init_fail_in_one_line(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TUTELA_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    result = cli("subjects", "list")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "tutela init" in result.stderr
+
+
+def test_demo_population_covers_every_case(env, cli):
+    result = cli("demo", "--subjects", "300", "--seed", "4", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"created": 300, "updated": 0}
+    again = json.loads(cli("demo", "--subjects", "300", "--if-empty", "--json").stdout)
+    assert again["created"] == 0 and "skipped" in again
+
+    listed = json.loads(cli("subjects", "list", "--limit", "1000", "--json").stdout)
+    assert listed["total"] == 300
+    subjects = listed["subjects"]
+    kinds = {s["kind"] for s in subjects}
+    assert kinds == {"client", "prospect"}
+    lives = [s["lifecycle"] for s in subjects]
+    assert any(life["subscription_ended_at"] for life in lives)  # former clients
+    assert any(
+        life["subscription_started_at"] and not life["subscription_ended_at"] for life in lives
+    )
+    years = {life["first_contact_at"][:4] for life in lives}
+    assert len(years) >= 5  # spread over five years
+    assert {s["source"] for s in subjects} >= {"registration_form", "purchased_database"}
+
+
+def test_demo_generator_has_every_case_for_retention_and_rights():
+    from datetime import date
+
+    records = list(demo_records(2000, seed=1, today=date(2026, 11, 27)))
+    assert any(r["lifecycle"].get("date_of_death") for r in records)
+    assert any(p["retain_consent"] for r in records for p in r["payments"])
+    assert any(not p["retain_consent"] for r in records for p in r["payments"])
+    assert any(r["connections"] for r in records)
+    assert any(c["purpose"] == "profiling" for r in records for c in r["consents"])
+    assert any("enriched" in r for r in records)
+    french = sum(r["identification"]["country"] == "FR" for r in records)
+    assert 0.5 < french / len(records) < 0.9
+    assert records == list(demo_records(2000, seed=1, today=date(2026, 11, 27)))
+
+
+def test_show_prints_what_the_purpose_may_see(env, cli, example, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    cli("subjects", "import", str(path))
+    shown = cli("subjects", "show", "crm-42", "--purpose", "market_research", "--json")
+    assert shown.exit_code == 0, shown.stderr
+    view = json.loads(shown.stdout)
+    assert set(view["data"]) == {"identification", "enriched"}
+    table = cli("subjects", "show", "crm-42", "--purpose", "market_research")
+    assert "ana@example.org" in table.stdout and "website_contact" in table.stdout
+
+    denied = cli("subjects", "show", "crm-42", "--purpose", "newsletter")
+    assert denied.exit_code == 1
+    assert denied.stderr.strip() == (
+        "error: purpose 'newsletter' rests on consent and the subject has no active consent"
+    )
+    missing = cli("subjects", "show", "crm-404", "--purpose", "support")
+    assert missing.exit_code == 1 and "no subject" in missing.stderr
+
+
+def test_list_never_shows_personal_values(env, cli, example, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    cli("subjects", "import", str(path))
+    for args in (["subjects", "list"], ["subjects", "list", "--json"]):
+        out = cli(*args).stdout
+        assert "crm-42" in out
+        assert "ana@example.org" not in out and "Roy" not in out
+
+
+def test_usage_errors_exit_2_without_traceback(cli):
+    result = cli("subjects", "show", "crm-42")
+    assert result.exit_code == 2
+    assert "--purpose" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_init_again_on_an_initialised_database(env, cli):
+    result = cli("init", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["admin_key"] is None
