@@ -42,7 +42,7 @@ from tutela.subjects.writer import (
 __all__ = ["ImportFailed", "ImportReport", "LineError", "import_file", "read_chunks"]
 
 Format = Literal["jsonl", "csv"]
-CHUNK = 1000  # records a worker validates and encrypts at a time
+CHUNK = 2000  # records a worker validates and encrypts at a time
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
@@ -250,7 +250,11 @@ def _prepared_chunks(
     as_text: bool,
     workers: int,
 ) -> Iterator[tuple[list[tuple[int, Item]], Prepared]]:
-    """(chunk, prepared) in file order, prepared here or by `workers` processes."""
+    """(chunk, prepared) in file order, prepared here or by `workers` processes.
+
+    Workers always have two chunks queued each, refilled before this process writes; while
+    the oldest is not ready, this process prepares the next chunk itself.
+    """
     if workers == 0:
         for chunk in chunks:
             yield chunk, prepare_chunk(chunk, rules, keyring, at, as_text)
@@ -261,24 +265,41 @@ def _prepared_chunks(
         initializer=_init_worker,
         initargs=(rules, keyring),
     )
-    pending: deque[tuple[list, Future | Prepared]] = deque()
+    pending: deque[tuple[list, Future | Prepared]] = deque()  # in file order
+    queued = 0  # chunks sent to workers and not yet taken back
 
-    def ready(entry: Future | Prepared) -> bool:
-        return isinstance(entry, Prepared) or entry.done()
+    def refill() -> bool:
+        nonlocal queued
+        while queued < 2 * workers:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return False
+            pending.append((chunk, pool.submit(_prepare_in_worker, chunk, at, as_text)))
+            queued += 1
+        return True
 
     try:
-        for chunk in chunks:
-            while pending and ready(pending[0][1]):
-                done_chunk, entry = pending.popleft()
-                yield done_chunk, entry if isinstance(entry, Prepared) else entry.result()
-            busy = sum(isinstance(entry, Future) for _, entry in pending)
-            if busy < 2 * workers:
-                pending.append((chunk, pool.submit(_prepare_in_worker, chunk, at, as_text)))
-            else:  # every worker has work queued: prepare this chunk here rather than wait
-                pending.append((chunk, prepare_chunk(chunk, rules, keyring, at, as_text)))
+        more = refill()
         while pending:
-            done_chunk, entry = pending.popleft()
-            yield done_chunk, entry if isinstance(entry, Prepared) else entry.result()
+            chunk, entry = pending[0]
+            if (
+                isinstance(entry, Future)
+                and not entry.done()
+                and more
+                and len(pending) < 8 * workers
+            ):
+                # The oldest chunk is not ready: prepare the next one here rather than wait.
+                stolen = next(chunks, None)
+                if stolen is not None:
+                    pending.append((stolen, prepare_chunk(stolen, rules, keyring, at, as_text)))
+                    continue
+                more = False
+            pending.popleft()
+            if isinstance(entry, Future):
+                queued -= 1
+                entry = entry.result()
+            more = refill() and more
+            yield chunk, entry
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
