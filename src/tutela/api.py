@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from tutela import __version__
+from tutela.access.throttle import FailureThrottle
 from tutela.context import Context
 from tutela.errors import InvalidInput, TutelaError
 from tutela.subjects.router import router as subjects_router
 
 __all__ = ["create_app"]
+
+logger = logging.getLogger("tutela.api")
 
 DESCRIPTION = """\
 Tutela keeps the personal data of clients and prospects encrypted and discloses it only for a
@@ -32,12 +37,14 @@ def _error(request: Request, exc: TutelaError) -> JSONResponse:
 
 def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
     # Never echo the statement: its parameters are ciphertext at best.
+    logger.error("database error: %s", type(getattr(exc, "orig", exc)).__name__ + ": " + str(getattr(exc, "orig", exc)).splitlines()[0])
     return JSONResponse(status_code=503, content={"detail": "database unavailable"})
 
 
 def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(title="Tutela", version=__version__, description=DESCRIPTION)
     app.state.ctx = ctx
+    app.state.throttle = FailureThrottle()
     app.add_exception_handler(TutelaError, _error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from tutela.access.models import Principal
 from tutela.access.service import create_principal, issue_key
+from tutela.audit.service import ensure_head
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import initialise_keyring
@@ -45,6 +46,7 @@ def initialise(ctx: Context) -> InitReport:
     upgrade(ctx.engine)
     with session_scope(ctx.engine) as session:
         keyring_created = initialise_keyring(session, master)
+        ensure_head(session)
         admin_key = None
         if session.scalar(select(Principal.id).where(Principal.name == ADMIN)) is None:
             admin = create_principal(

@@ -12,14 +12,22 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from tutela.access.gate import Actor
+from tutela.access.models import Principal
+from tutela.access.service import actor_of
 from tutela.context import Context, build_context
+from tutela.errors import NotFound
 from tutela.settings import get_settings
 
 __all__ = [
     "AsOfOption",
+    "AsOption",
     "DbOption",
     "JsonOption",
+    "acting_as",
     "console",
     "err_console",
     "load_context",
@@ -37,6 +45,10 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Act as this principal, through its roles (default: the operator)."),
+]
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Act as of this day (YYYY-MM-DD) instead of today.")
 ]
@@ -50,6 +62,16 @@ def load_context(db: str | None) -> Iterator[Context]:
         yield ctx
     finally:
         ctx.engine.dispose()
+
+
+def acting_as(session: Session, name: str | None) -> Actor:
+    """The principal named by --as, or the operator at the console."""
+    if name is None:
+        return Actor.console()
+    principal = session.scalar(select(Principal).where(Principal.name == name))
+    if principal is None:
+        raise NotFound(f"no principal named '{name}'")
+    return actor_of(principal)
 
 
 def parse_day(value: str | None) -> date | None:

@@ -14,6 +14,8 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from tutela.errors import TutelaError
+
 __all__ = ["Base", "make_engine", "normalise_url", "session_scope", "utc_naive"]
 
 NAMING = {
@@ -38,6 +40,7 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # transactions are begun by `_sqlite_begin`
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -49,19 +52,39 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection) -> None:
+    # Take the write lock at the start: a transaction that reads, then audits, never finds
+    # its snapshot overtaken by another writer (SQLITE_BUSY_SNAPSHOT); writers queue instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     engine = create_engine(normalise_url(url), **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back when it raises."""
+    """One transaction: committed when the block ends, rolled back when it raises, except
+    for a refusal (`keeps_transaction`): the audit event recording it must stay."""
     factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session
+    with factory() as session:
+        session.begin()
+        try:
+            yield session
+        except TutelaError as exc:
+            if exc.keeps_transaction:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 def utc_naive(moment: datetime) -> datetime:

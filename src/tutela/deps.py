@@ -9,16 +9,19 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from tutela.access.models import Principal
-from tutela.access.service import authenticate
+from tutela.access.gate import Actor
+from tutela.access.service import actor_of, authenticate
+from tutela.access.throttle import FailureThrottle
+from tutela.audit.service import Event, record
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import Keyring
 from tutela.db import session_scope
+from tutela.errors import Denied
 
-__all__ = ["CurrentPrincipal", "DbSession", "Keys", "TutelaContext"]
+__all__ = ["CurrentActor", "DbSession", "Keys", "TutelaContext"]
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from `tutela init`.")
+_bearer = HTTPBearer(auto_error=False, description="An API key (`tutela principals add`).")
 
 
 def _context(request: Request) -> Context:
@@ -43,18 +46,39 @@ def _keys(ctx: TutelaContext, session: DbSession) -> Keyring:
 Keys = Annotated[Keyring, Depends(_keys)]
 
 
-def _principal(
+def _actor(
+    request: Request,
+    ctx: TutelaContext,
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    principal = credentials and authenticate(session=session, key=credentials.credentials, at=now())
+) -> Actor:
+    """The caller, from its API key. Repeated failures from one client get 429; a principal
+    outside its active dates gets 403 with the reason, and the attempt is audited."""
+    throttle: FailureThrottle = request.app.state.throttle
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(client)
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail="too many failed authentications; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+    principal = credentials and authenticate(session=session, key=credentials.credentials)
     if not principal:
+        throttle.failed(client)
         raise HTTPException(
             status_code=401,
             detail="a valid API key is required (Authorization: Bearer KEY)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return principal
+    actor = actor_of(principal)
+    at = now()
+    inactive = actor.inactive_reason(at)
+    if inactive:
+        event = Event(actor.name, "authenticate", "denied", reason=inactive)
+        record(session, [event], at=at, policy_version=ctx.policy.version)
+        raise Denied(inactive)
+    return actor
 
 
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+CurrentActor = Annotated[Actor, Depends(_actor)]

@@ -1,17 +1,23 @@
 """Every domain's tables, imported in one place so that metadata and migrations see them all."""
 
-from tutela.access.models import ApiKey, Principal
-from tutela.consent.models import Consent
+from tutela.access.models import AccessReport, ApiKey, Disclosure, Principal
+from tutela.audit.models import AuditEvent, AuditHead
+from tutela.consent.models import Consent, Objection
 from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import Base
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
 __all__ = [
+    "AccessReport",
     "ApiKey",
+    "AuditEvent",
+    "AuditHead",
     "Base",
     "Connection",
     "Consent",
     "DataKey",
+    "Disclosure",
+    "Objection",
     "Payment",
     "PersonalValue",
     "Principal",

@@ -10,12 +10,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tutela.access.gate import Actor
 from tutela.access.models import ApiKey, Principal
 from tutela.db import utc_naive
 from tutela.errors import Conflict, InvalidInput
 from tutela.policy.schema import Policy
 
-__all__ = ["authenticate", "create_principal", "hash_key", "issue_key"]
+__all__ = ["actor_of", "authenticate", "create_principal", "hash_key", "issue_key"]
 
 KEY_PREFIX = "tutela_"
 
@@ -60,20 +61,20 @@ def issue_key(*, session: Session, principal: Principal, at: datetime) -> str:
     return key
 
 
-def authenticate(*, session: Session, key: str, at: datetime) -> Principal | None:
-    """The principal holding `key`, if the key is valid and the principal active at `at`."""
-    row = session.execute(
-        select(Principal, ApiKey)
+def authenticate(*, session: Session, key: str) -> Principal | None:
+    """The principal holding `key`, if the key exists and is not revoked.
+
+    Whether the principal is active (arrival, departure) is the gate's decision, so that a
+    departed principal's attempt is refused with its reason and audited.
+    """
+    return session.scalar(
+        select(Principal)
         .join(ApiKey, ApiKey.principal_id == Principal.id)
         .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
-    ).first()
-    if row is None:
-        return None
-    principal, api_key = row
-    moment = utc_naive(at)
-    if principal.active_from and moment < principal.active_from:
-        return None
-    if principal.active_until and moment >= principal.active_until:
-        return None
-    api_key.last_used_at = moment
-    return principal
+    )
+
+
+def actor_of(principal: Principal) -> Actor:
+    return Actor(
+        principal.name, tuple(principal.roles), principal.active_from, principal.active_until
+    )

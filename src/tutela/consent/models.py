@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["Consent"]
+__all__ = ["Consent", "Objection"]
 
 
 class Consent(Base):
@@ -22,4 +22,19 @@ class Consent(Base):
     given_at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     channel: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Objection(Base):
+    """An objection to prospecting or profiling (§12, §15): it refuses the purposes the
+    policy marks with its scope, whatever their legal basis, until withdrawn."""
+
+    __tablename__ = "objections"
+    __table_args__: ClassVar = {"sqlite_with_rowid": False}
+
+    subject_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    made_at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,25 +1,129 @@
-"""Reading the consent ledger."""
+"""The consent ledger (give, withdraw, expiry) and objections, as the gate reads them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from tutela.consent.models import Consent
+from tutela.consent.models import Consent, Objection
+from tutela.db import utc_naive
+from tutela.errors import InvalidInput, NotFound
+from tutela.policy.schema import Policy
 
-__all__ = ["active_purposes"]
+__all__ = [
+    "active_objections",
+    "active_purposes",
+    "give",
+    "history",
+    "object_to",
+    "withdraw",
+]
 
 
 def active_purposes(*, session: Session, subject_id: str, at: datetime) -> set[str]:
-    """Purposes the subject has a consent for that is given, not withdrawn and not expired at `at`."""
+    """Purposes with a consent given, not withdrawn and not expired at `at`."""
+    moment = utc_naive(at)
     rows = session.scalars(
         select(Consent.purpose).where(
             Consent.subject_id == subject_id,
-            Consent.given_at <= at,
-            or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > at),
-            or_(Consent.expires_at.is_(None), Consent.expires_at > at),
+            Consent.given_at <= moment,
+            or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > moment),
+            or_(Consent.expires_at.is_(None), Consent.expires_at > moment),
         )
     )
     return set(rows)
+
+
+def active_objections(*, session: Session, subject_id: str, at: datetime) -> set[str]:
+    moment = utc_naive(at)
+    rows = session.scalars(
+        select(Objection.scope).where(
+            Objection.subject_id == subject_id,
+            Objection.made_at <= moment,
+            or_(Objection.withdrawn_at.is_(None), Objection.withdrawn_at > moment),
+        )
+    )
+    return set(rows)
+
+
+def give(
+    *,
+    session: Session,
+    policy: Policy,
+    subject_id: str,
+    purpose: str,
+    at: datetime,
+    channel: str | None = None,
+    expires_at: datetime | None = None,
+) -> Consent:
+    spec = policy.purpose(purpose)
+    if spec is None:
+        raise InvalidInput(f"unknown purpose '{purpose}'", location="purpose")
+    if spec.legal_basis != "consent":
+        raise InvalidInput(
+            f"purpose '{purpose}' rests on {spec.legal_basis}, not on consent", location="purpose"
+        )
+    consent = Consent(
+        subject_id=subject_id,
+        purpose=purpose,
+        given_at=utc_naive(at),
+        channel=channel,
+        expires_at=utc_naive(expires_at) if expires_at else None,
+        withdrawn_at=None,
+    )
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def withdraw(*, session: Session, subject_id: str, purpose: str, at: datetime) -> int:
+    """Withdraw every active consent for the purpose; the number withdrawn."""
+    moment = utc_naive(at)
+    result = session.execute(
+        update(Consent)
+        .where(
+            Consent.subject_id == subject_id,
+            Consent.purpose == purpose,
+            Consent.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=moment)
+    )
+    if not result.rowcount:
+        raise NotFound(f"no active consent for purpose '{purpose}'")
+    return result.rowcount
+
+
+def object_to(*, session: Session, subject_id: str, scope: str, at: datetime) -> Objection:
+    if scope not in ("prospecting", "profiling"):
+        raise InvalidInput("expected prospecting or profiling", location="scope")
+    objection = Objection(subject_id=subject_id, scope=scope, made_at=utc_naive(at))
+    session.add(objection)
+    session.flush()
+    return objection
+
+
+def history(*, session: Session, subject_id: str) -> dict[str, list[dict]]:
+    consents = session.scalars(
+        select(Consent).where(Consent.subject_id == subject_id).order_by(Consent.given_at)
+    )
+    objections = session.scalars(
+        select(Objection).where(Objection.subject_id == subject_id).order_by(Objection.made_at)
+    )
+    return {
+        "consents": [
+            {
+                "purpose": c.purpose,
+                "given_at": c.given_at,
+                "channel": c.channel,
+                "expires_at": c.expires_at,
+                "withdrawn_at": c.withdrawn_at,
+            }
+            for c in consents
+        ],
+        "objections": [
+            {"scope": o.scope, "made_at": o.made_at, "withdrawn_at": o.withdrawn_at}
+            for o in objections
+        ],
+    }

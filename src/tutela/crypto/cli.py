@@ -9,7 +9,11 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
+from tutela.access.gate import Actor
+from tutela.audit import service as audit
+from tutela.audit.service import Event
 from tutela.cli_support import DbOption, JsonOption, console, load_context, print_json, progress_bar
+from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import rotate_master_key
 from tutela.crypto.master_key import KeyFileError, MasterKey, create_key_file
@@ -63,6 +67,19 @@ def _rotate(ctx: Context, out: Path | None) -> dict:
             total = session.scalar(select(func.count()).select_from(DataKey))
             with progress_bar("re-wrapping data keys", total, enabled=True) as advance:
                 count = rotate_master_key(session, keyring, new_master, progress=advance)
+            audit.record(
+                session,
+                [
+                    Event(
+                        Actor.console().name,
+                        "rotate_keys",
+                        "done",
+                        detail={"rewrapped": count, "master_key_id": new_master.key_id},
+                    )
+                ],
+                at=now(),
+                policy_version=ctx.policy.version,
+            )
     except BaseException:
         target.unlink(missing_ok=True)
         raise

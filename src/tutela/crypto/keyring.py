@@ -11,6 +11,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
@@ -24,16 +25,32 @@ from tutela.errors import NotFound
 __all__ = ["Keyring", "initialise_keyring", "open_keyring", "rotate_master_key", "shred"]
 
 BLIND_INDEX_KEY = "blind_index"
+NOTES_KEY = "notes"  # free text that may hold personal data (access reports)
+SERVICE_KEYS = (BLIND_INDEX_KEY, NOTES_KEY)
 DATA_KEY_BYTES = 32
 ROTATION_BATCH = 5000
 
 
 class Keyring:
-    __slots__ = ("_index_key", "master")
+    __slots__ = ("_index_key", "_notes", "master")
 
-    def __init__(self, master: MasterKey, index_key: bytes) -> None:
+    def __init__(self, master: MasterKey, index_key: bytes, notes_key: bytes) -> None:
         self.master = master
         self._index_key = index_key
+        self._notes = AESGCM(notes_key)
+
+    def __getstate__(self):  # sent to import workers through a pipe, never to disk
+        return self.master, self._index_key
+
+    def __setstate__(self, state) -> None:
+        self.master, self._index_key = state
+        self._notes = None
+
+    def seal_note(self, text: str, *, label: str) -> bytes:
+        return _seal_text(self._notes, text, label)
+
+    def open_note(self, blob: bytes, *, label: str) -> str:
+        return _open_text(self._notes, blob, label)
 
     def new_data_key(self, subject_id: str) -> tuple[bytes, bytes]:
         """A fresh data key for a subject and its wrapped form, to store in `data_keys`."""
@@ -61,37 +78,51 @@ class Keyring:
         return {sid: SubjectCipher(sid, self.unwrap(sid, wrapped)) for sid, wrapped in rows}
 
 
-def _check_master(session: Session, master: MasterKey) -> WrappedKey | None:
-    stored = session.get(WrappedKey, BLIND_INDEX_KEY)
-    if stored is not None and stored.master_key_id != master.key_id:
-        raise KeyFileError(
-            f"the master key (id {master.key_id}) is not the one this database was "
-            f"sealed with (id {stored.master_key_id})"
-        )
+def _seal_text(aead: AESGCM, text: str, label: str) -> bytes:
+    nonce = secrets.token_bytes(12)
+    return nonce + aead.encrypt(nonce, text.encode(), label.encode())
+
+
+def _open_text(aead: AESGCM, blob: bytes, label: str) -> str:
+    return aead.decrypt(blob[:12], blob[12:], label.encode()).decode()
+
+
+def _service_keys(session: Session, master: MasterKey) -> dict[str, WrappedKey]:
+    stored = {k.name: k for k in session.scalars(select(WrappedKey))}
+    for key in stored.values():
+        if key.master_key_id != master.key_id:
+            raise KeyFileError(
+                f"the master key (id {master.key_id}) is not the one this database was "
+                f"sealed with (id {key.master_key_id})"
+            )
     return stored
 
 
 def initialise_keyring(session: Session, master: MasterKey) -> bool:
-    """Create the blind-index key if the database has none. True when it was created."""
-    if _check_master(session, master) is not None:
-        return False
-    index_key = secrets.token_bytes(DATA_KEY_BYTES)
-    session.add(
-        WrappedKey(
-            name=BLIND_INDEX_KEY,
-            wrapped=wrap_key(master.material, index_key, label=BLIND_INDEX_KEY),
-            master_key_id=master.key_id,
-            created_at=utc_naive(now()),
+    """Create the service keys the database lacks. True when any was created."""
+    stored = _service_keys(session, master)
+    missing = [name for name in SERVICE_KEYS if name not in stored]
+    for name in missing:
+        session.add(
+            WrappedKey(
+                name=name,
+                wrapped=wrap_key(master.material, secrets.token_bytes(DATA_KEY_BYTES), label=name),
+                master_key_id=master.key_id,
+                created_at=utc_naive(now()),
+            )
         )
-    )
-    return True
+    session.flush()
+    return bool(missing)
 
 
 def open_keyring(session: Session, master: MasterKey) -> Keyring:
-    stored = _check_master(session, master)
-    if stored is None:
-        raise KeyFileError("the database has no key material; run `tutela init` first")
-    return Keyring(master, unwrap_key(master.material, stored.wrapped, label=BLIND_INDEX_KEY))
+    stored = _service_keys(session, master)
+    if any(name not in stored for name in SERVICE_KEYS):
+        raise KeyFileError("the database lacks key material; run `tutela init` first")
+    keys = {
+        name: unwrap_key(master.material, stored[name].wrapped, label=name) for name in SERVICE_KEYS
+    }
+    return Keyring(master, keys[BLIND_INDEX_KEY], keys[NOTES_KEY])
 
 
 def rotate_master_key(

@@ -23,6 +23,7 @@ __all__ = [
     "FormField",
     "Grant",
     "LegalBasis",
+    "ObjectionScope",
     "Policy",
     "Purpose",
     "Recipient",
@@ -43,6 +44,8 @@ LegalBasis = Literal[
     "public_task",  # Art. 6(1)(e)
     "legitimate_interests",  # Art. 6(1)(f)
 ]
+
+ObjectionScope = Literal["prospecting", "profiling"]
 
 FieldType = Literal["string", "email", "phone", "date", "number", "boolean", "ip", "country"]
 
@@ -173,6 +176,11 @@ class Purpose(_Strict):
     subject_kinds: list[Identifier] = Field(min_length=1)
     archive: bool = Field(
         False, description="May read the intermediate archive (legal claims and obligations)."
+    )
+    objection_scopes: list[ObjectionScope] = Field(
+        [],
+        description="An objection of one of these scopes refuses the purpose (§12, §15): "
+        "prospecting (direct marketing) or profiling.",
     )
     policy_section: str | None = None
     dpv: str | None = None

@@ -10,9 +10,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tutela.access.gate import Actor
 from tutela.cli_support import (
+    AsOption,
     DbOption,
     JsonOption,
+    acting_as,
     console,
     load_context,
     print_json,
@@ -22,8 +25,7 @@ from tutela.clock import now, today
 from tutela.db import session_scope
 from tutela.subjects import service
 from tutela.subjects.demo import demo_records
-from tutela.subjects.flows import read_for_purpose
-from tutela.subjects.importer import import_file
+from tutela.subjects.flows import import_subjects, read_for_purpose, save_batches
 from tutela.subjects.validation import validate_record
 
 DEMO_BATCH = 2000
@@ -67,10 +69,11 @@ def import_(
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         keyring = ctx.keyring(session)
         with progress_bar("importing", _count_lines(file), enabled=not json_output) as advance:
-            report = import_file(
+            report = import_subjects(
                 session=session,
                 keyring=keyring,
                 rules=ctx.rules,
+                actor=Actor.console(),
                 path=file,
                 fmt=fmt,
                 skip_invalid=skip_invalid,
@@ -96,18 +99,19 @@ def show(
     category: Annotated[
         list[str] | None, typer.Option(help="Only these categories (repeatable).")
     ] = None,
+    as_: AsOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Print what the purpose may see of one subject."""
+    """Print what the purpose may see of one subject (as a principal, with --as)."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         view = read_for_purpose(
             session=session,
             keyring=ctx.keyring(session),
             policy=ctx.policy,
+            actor=acting_as(session, as_),
             external_id=external_id,
             purpose=purpose,
-            roles=None,
             categories=category,
             at=now(),
         )
@@ -197,19 +201,21 @@ def demo(
         if if_empty and service.count(session=session):
             totals["skipped"] = "the database already has subjects"
         else:
-            keyring = ctx.keyring(session)
             records = (
                 validate_record(raw, ctx.rules)
                 for raw in demo_records(subjects, seed=seed, today=today())
             )
             with progress_bar("generating", subjects, enabled=not json_output) as advance:
-                for batch in batched(records, DEMO_BATCH):
-                    written, _ = service.save(
-                        session=session, keyring=keyring, rules=ctx.rules, records=batch, at=now()
-                    )
-                    totals["created"] += sum(w.created for w in written)
-                    totals["updated"] += sum(not w.created for w in written)
-                    advance(len(batch))
+                totals = save_batches(
+                    session=session,
+                    keyring=ctx.keyring(session),
+                    rules=ctx.rules,
+                    actor=Actor.console(),
+                    batches=batched(records, DEMO_BATCH),
+                    action="demo",
+                    at=now(),
+                    progress=advance,
+                )
     if json_output:
         print_json(totals)
     elif "skipped" in totals:

@@ -1,21 +1,33 @@
-"""Reading a subject for a declared purpose: gate, then decrypt only what the gate allows."""
+"""Work on subjects that spans domains: every path goes through the gate and the audit trail.
+
+- read for a purpose: gate, audit (allowed or denied), then decrypt only what is allowed;
+- write records (API): gate for each record's categories, save, audit each change;
+- import a file and generate demo data: save, audit the operation;
+- erase: shred, audit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from tutela.access.gate import authorize
-from tutela.consent.service import active_purposes
+from tutela.access.gate import Actor, authorize
+from tutela.audit import service as audit
+from tutela.audit.service import Event
+from tutela.consent.service import active_objections, active_purposes
 from tutela.crypto.keyring import Keyring
-from tutela.db import utc_naive
+from tutela.errors import InvalidInput, UnknownSubject
 from tutela.policy.schema import Policy
 from tutela.subjects import service
+from tutela.subjects.importer import ImportReport, import_file
 from tutela.subjects.schemas import SubjectView
+from tutela.subjects.validation import RecordRules, ValidRecord
+from tutela.subjects.writer import Written
 
-__all__ = ["read_for_purpose"]
+__all__ = ["erase_subject", "import_subjects", "read_for_purpose", "save_batches", "write_records"]
 
 
 def read_for_purpose(
@@ -23,23 +35,49 @@ def read_for_purpose(
     session: Session,
     keyring: Keyring,
     policy: Policy,
+    actor: Actor,
     external_id: str,
     purpose: str,
-    roles: Sequence[str] | None,
     categories: Sequence[str] | None = None,
     at: datetime,
 ) -> SubjectView:
-    subject = service.get(session=session, external_id=external_id)
+    """What `actor` may see of one subject for `purpose`; every attempt is audited."""
+    subject = service.find(session=session, external_id=external_id)
+    if subject is None:
+        _audit(
+            session,
+            policy,
+            at,
+            Event(actor.name, "read", "denied", purpose=purpose, reason="unknown subject"),
+        )
+        raise UnknownSubject(f"no subject with external id '{external_id}'")
     decision = authorize(
         policy=policy,
-        roles=roles,
+        actor=actor,
+        action="read",
         subject_kind=subject.kind,
         purpose=purpose,
         categories=categories,
-        consented_purposes=active_purposes(
-            session=session, subject_id=subject.id, at=utc_naive(at)
+        consented=active_purposes(session=session, subject_id=subject.id, at=at),
+        objections=active_objections(session=session, subject_id=subject.id, at=at),
+        at=at,
+    )
+    _audit(
+        session,
+        policy,
+        at,
+        Event(
+            actor.name,
+            "read",
+            "allowed" if decision.granted else "denied",
+            subject_id=subject.id,
+            categories=decision.allowed,
+            purpose=purpose,
+            reason=decision.reason,
+            detail={"withheld": sorted(decision.withheld)} if decision.withheld else {},
         ),
-    ).require()
+    )
+    decision.require()
     data, provenance = service.read(
         session=session,
         keyring=keyring,
@@ -56,3 +94,144 @@ def read_for_purpose(
         provenance=provenance,
         withheld=decision.withheld,
     )
+
+
+def _categories_of(record: ValidRecord, policy: Policy) -> list[str]:
+    names = {category for category, *_ in record.values}
+    stored = service.storage_categories(policy)
+    if record.connections:
+        names.add(stored["connections"])
+    if record.payments:
+        names.add(stored["payments"])
+    return sorted(names)
+
+
+def write_records(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    records: Sequence[ValidRecord],
+    at: datetime,
+) -> list[Written]:
+    """Create or update subjects on behalf of `actor`; each change is audited."""
+    policy = rules.policy
+    for record in records:
+        authorize(
+            policy=policy,
+            actor=actor,
+            action="write",
+            subject_kind=record.kind,
+            purpose=None,
+            categories=_categories_of(record, policy),
+            at=at,
+        ).require()
+    written, refused = service.save(
+        session=session, keyring=keyring, rules=rules, records=records, at=at
+    )
+    if refused:
+        raise InvalidInput(refused[0][1], location="kind")
+    categories = {r.external_id: _categories_of(r, policy) for r in records}
+    _audit(
+        session,
+        policy,
+        at,
+        *(
+            Event(
+                actor.name,
+                "create" if w.created else "update",
+                "done",
+                subject_id=w.id,
+                categories=categories[w.external_id],
+            )
+            for w in written
+        ),
+    )
+    return written
+
+
+def import_subjects(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    path: Path,
+    fmt: str | None,
+    skip_invalid: bool,
+    workers: int | None,
+    at: datetime,
+    progress: Callable[[int], None],
+) -> ImportReport:
+    """Import a file as the operator; the import is audited as one event with its counts."""
+    report = import_file(
+        session=session,
+        keyring=keyring,
+        rules=rules,
+        path=path,
+        fmt=fmt,
+        skip_invalid=skip_invalid,
+        workers=workers,
+        at=at,
+        progress=progress,
+    )
+    _audit(
+        session,
+        rules.policy,
+        at,
+        Event(
+            actor.name,
+            "import",
+            "done",
+            detail={
+                "file": path.name,
+                "read": report.read,
+                "created": report.created,
+                "updated": report.updated,
+                "invalid": len(report.invalid),
+            },
+        ),
+    )
+    return report
+
+
+def save_batches(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    batches: Iterable[Sequence[ValidRecord]],
+    action: str,
+    at: datetime,
+    progress: Callable[[int], None],
+) -> dict[str, int]:
+    """Save generated records (demo data) in batches; audited as one event with its counts."""
+    totals = {"created": 0, "updated": 0}
+    for batch in batches:
+        written, _ = service.save(
+            session=session, keyring=keyring, rules=rules, records=batch, at=at
+        )
+        totals["created"] += sum(w.created for w in written)
+        totals["updated"] += sum(not w.created for w in written)
+        progress(len(batch))
+    _audit(session, rules.policy, at, Event(actor.name, action, "done", detail=dict(totals)))
+    return totals
+
+
+def erase_subject(
+    *, session: Session, policy: Policy, actor: Actor, subject_id: str, reason: str, at: datetime
+) -> None:
+    """Delete a subject's rows and destroy its data key; the trail keeps that it happened."""
+    service.erase(session=session, subject_id=subject_id)
+    _audit(
+        session,
+        policy,
+        at,
+        Event(actor.name, "erase", "done", subject_id=subject_id, reason=reason),
+    )
+
+
+def _audit(session: Session, policy: Policy, at: datetime, *events: Event) -> None:
+    audit.record(session, events, at=at, policy_version=policy.version)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from tutela.clock import now
-from tutela.deps import CurrentPrincipal, DbSession, Keys, TutelaContext
+from tutela.deps import CurrentActor, DbSession, Keys, TutelaContext
 from tutela.errors import Conflict, InvalidInput
 from tutela.subjects import service
-from tutela.subjects.flows import read_for_purpose
+from tutela.subjects.flows import read_for_purpose, write_records
 from tutela.subjects.schemas import SubjectPage, SubjectRecord, SubjectView, WriteSummary
 from tutela.subjects.validation import validate_record
 
@@ -19,14 +19,15 @@ router = APIRouter(prefix="/subjects", tags=["subjects"])
 ExternalId = Annotated[str, Path(max_length=128, description="The subject's id in your systems.")]
 
 
-def _save(ctx, session, keys, record: SubjectRecord) -> WriteSummary:
-    valid = validate_record(record, ctx.rules)
-    written, refused = service.save(
-        session=session, keyring=keys, rules=ctx.rules, records=[valid], at=now()
+def _save(ctx, session, keys, actor, record: SubjectRecord) -> WriteSummary:
+    (w,) = write_records(
+        session=session,
+        keyring=keys,
+        rules=ctx.rules,
+        actor=actor,
+        records=[validate_record(record, ctx.rules)],
+        at=now(),
     )
-    if refused:
-        raise InvalidInput(refused[0][1], location="kind")
-    w = written[0]
     return WriteSummary(id=w.id, external_id=w.external_id, created=w.created)
 
 
@@ -36,12 +37,12 @@ def create_subject(
     ctx: TutelaContext,
     session: DbSession,
     keys: Keys,
-    _principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> WriteSummary:
     """Create a subject. 409 if the external id exists: use PUT to update it."""
     if service.find(session=session, external_id=record.external_id) is not None:
         raise Conflict(f"subject '{record.external_id}' exists; use PUT to update it")
-    return _save(ctx, session, keys, record)
+    return _save(ctx, session, keys, actor, record)
 
 
 @router.put("/{external_id}", response_model=WriteSummary)
@@ -52,12 +53,12 @@ def put_subject(
     ctx: TutelaContext,
     session: DbSession,
     keys: Keys,
-    _principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> WriteSummary:
     """Create or update a subject. Fields given replace the stored ones; null removes one."""
     if record.external_id != external_id:
         raise InvalidInput("must equal the external id in the path", location="external_id")
-    summary = _save(ctx, session, keys, record)
+    summary = _save(ctx, session, keys, actor, record)
     if summary.created:
         response.status_code = status.HTTP_201_CREATED
     return summary
@@ -70,7 +71,7 @@ def read_subject(
     ctx: TutelaContext,
     session: DbSession,
     keys: Keys,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     category: Annotated[list[str] | None, Query(description="Only these categories.")] = None,
 ) -> SubjectView:
     """What the caller's roles may see of the subject for the declared purpose."""
@@ -80,7 +81,7 @@ def read_subject(
         policy=ctx.policy,
         external_id=external_id,
         purpose=purpose,
-        roles=principal.roles,
+        actor=actor,
         categories=category,
         at=now(),
     )
@@ -89,7 +90,7 @@ def read_subject(
 @router.get("", response_model=SubjectPage)
 def list_subjects(
     session: DbSession,
-    _principal: CurrentPrincipal,
+    _actor: CurrentActor,
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,

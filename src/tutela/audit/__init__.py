@@ -1,0 +1,1 @@
+"""Tamper-evident, append-only audit trail of every access and change (§8)."""

@@ -1,0 +1,202 @@
+"""Writing, verifying and reading the audit trail.
+
+`record` is the one way to write it. Each event's hash covers its content and the previous
+event's hash, so altering, deleting, inserting or reordering any event breaks the chain from
+there on, and `verify` names the first event where it breaks. The head row is locked while
+appending, so concurrent writers (threads, processes, hosts on PostgreSQL) queue up.
+
+An event names the subject by internal id only and never holds a personal value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from tutela.audit.models import AuditEvent, AuditHead
+from tutela.db import utc_naive
+
+__all__ = ["GENESIS", "Event", "VerifyReport", "ensure_head", "events", "record", "verify"]
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+VERIFY_BATCH = 20_000
+
+events_t = AuditEvent.__table__
+head_t = AuditHead.__table__
+
+
+@dataclass(frozen=True)
+class Event:
+    principal: str
+    action: str
+    outcome: str  # allowed, denied, done
+    subject_id: str | None = None
+    categories: Sequence[str] = ()
+    purpose: str | None = None
+    reason: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _stamp(moment: datetime) -> str:
+    return utc_naive(moment).isoformat(sep=" ", timespec="microseconds")
+
+
+def _digest(prev_hash: str, seq: int, row: tuple) -> str:
+    """Hash of one event: its sequence number, its fields in order, and the previous hash."""
+    payload = orjson.dumps([seq, *row], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
+
+
+def ensure_head(session: Session) -> None:
+    """Start the chain (sequence 0, genesis hash) if the database has no head row."""
+    if session.get(AuditHead, HEAD_ID) is None:
+        session.add(AuditHead(id=HEAD_ID, seq=0, hash=GENESIS))
+        session.flush()
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    # A no-op update takes the write lock on every engine before the head is read.
+    session.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(seq=head_t.c.seq))
+    seq, last = session.execute(
+        select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID)
+    ).one()
+    return seq, last
+
+
+def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_version: str) -> int:
+    """Append events to the trail in the caller's transaction; returns the last sequence."""
+    seq, last = _lock_head(session)
+    moment = utc_naive(at)
+    stamp = _stamp(moment)
+    rows = []
+    for event in entries:
+        seq += 1
+        fields = {
+            "principal": event.principal,
+            "action": event.action,
+            "subject_id": event.subject_id,
+            "categories": ",".join(sorted(event.categories)),
+            "purpose": event.purpose,
+            "outcome": event.outcome,
+            "reason": event.reason,
+            "policy_version": policy_version,
+            "detail": event.detail,
+        }
+        digest = _digest(last, seq, (stamp, *fields.values()))
+        rows.append({"seq": seq, "at": moment, **fields, "prev_hash": last, "hash": digest})
+        last = digest
+    if rows:
+        session.execute(events_t.insert(), rows)
+        session.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(seq=seq, hash=last))
+    return seq
+
+
+# The columns in the order `_digest` hashes them, after `seq` and the time.
+_HASHED = (
+    "principal",
+    "action",
+    "subject_id",
+    "categories",
+    "purpose",
+    "outcome",
+    "reason",
+    "policy_version",
+    "detail",
+)
+
+
+@dataclass
+class VerifyReport:
+    checked: int
+    head_seq: int
+    head_hash: str
+    first_bad: int | None = None
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "intact": self.intact,
+            "checked": self.checked,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "first_bad_event": self.first_bad,
+            "problem": self.problem,
+        }
+
+
+def verify(session: Session, *, progress: Callable[[int], None] = lambda _n: None) -> VerifyReport:
+    """Recompute the whole chain; stop at the first event that does not fit."""
+    head_seq, head_hash = session.execute(
+        select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID)
+    ).one()
+    report = VerifyReport(0, head_seq, head_hash)
+    expected, prev = 1, GENESIS
+    columns = ", ".join(["seq", "at", *_HASHED, "prev_hash", "hash"])
+    query = text(
+        f"SELECT {columns} FROM audit_events WHERE seq >= :start ORDER BY seq LIMIT :limit"
+    )
+    while True:
+        rows = session.execute(query, {"start": expected, "limit": VERIFY_BATCH}).all()
+        for row in rows:
+            seq, at, *fields, prev_hash, stored = row
+            if seq != expected:
+                return _bad(report, expected, f"event {expected} is missing (deleted)")
+            if prev_hash != prev:
+                return _bad(
+                    report,
+                    seq,
+                    f"event {seq} does not follow event {seq - 1} (inserted or reordered)",
+                )
+            at_text = at if isinstance(at, str) else _stamp(at)
+            detail = fields[-1] if not isinstance(fields[-1], str) else orjson.loads(fields[-1])
+            if _digest(prev, seq, (at_text, *fields[:-1], detail)) != stored:
+                return _bad(report, seq, f"event {seq} was altered")
+            prev = stored
+            expected += 1
+            report.checked += 1
+        progress(len(rows))
+        if len(rows) < VERIFY_BATCH:
+            break
+    if report.checked != head_seq or prev != head_hash:
+        return _bad(
+            report,
+            report.checked + 1,
+            f"the trail ends at event {report.checked} but its head is event {head_seq} "
+            "(events deleted at the end, or the head altered)",
+        )
+    return report
+
+
+def _bad(report: VerifyReport, seq: int, problem: str) -> VerifyReport:
+    report.first_bad, report.problem = seq, problem
+    return report
+
+
+def events(
+    session: Session,
+    *,
+    subject_id: str | None = None,
+    principal: str | None = None,
+    since: datetime | None = None,
+    limit: int = 1000,
+) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.seq).limit(limit)
+    if subject_id is not None:
+        query = query.where(AuditEvent.subject_id == subject_id)
+    if principal is not None:
+        query = query.where(AuditEvent.principal == principal)
+    if since is not None:
+        query = query.where(AuditEvent.at >= utc_naive(since))
+    return list(session.scalars(query))
