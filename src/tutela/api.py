@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from tutela import __version__
+from tutela.access.router import router as access_router
 from tutela.access.throttle import FailureThrottle
 from tutela.context import Context
 from tutela.errors import InvalidInput, TutelaError
@@ -37,7 +38,12 @@ def _error(request: Request, exc: TutelaError) -> JSONResponse:
 
 def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
     # Never echo the statement: its parameters are ciphertext at best.
-    logger.error("database error: %s", type(getattr(exc, "orig", exc)).__name__ + ": " + str(getattr(exc, "orig", exc)).splitlines()[0])
+    logger.error(
+        "database error: %s",
+        type(getattr(exc, "orig", exc)).__name__
+        + ": "
+        + str(getattr(exc, "orig", exc)).splitlines()[0],
+    )
     return JSONResponse(status_code=503, content={"detail": "database unavailable"})
 
 
@@ -54,4 +60,5 @@ def create_app(ctx: Context) -> FastAPI:
         return {"status": "ok", "policy_version": ctx.policy.version}
 
     app.include_router(subjects_router)
+    app.include_router(access_router)
     return app

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from tutela.access.flows import add_principal
+from tutela.access.gate import Actor
 from tutela.access.models import Principal
-from tutela.access.service import create_principal, issue_key
 from tutela.audit.service import ensure_head
 from tutela.clock import now
 from tutela.context import Context
@@ -49,8 +50,14 @@ def initialise(ctx: Context) -> InitReport:
         ensure_head(session)
         admin_key = None
         if session.scalar(select(Principal.id).where(Principal.name == ADMIN)) is None:
-            admin = create_principal(
-                session=session, policy=ctx.policy, name=ADMIN, roles=ADMIN_ROLES, at=now()
+            _, admin_key = add_principal(
+                session=session,
+                policy=ctx.policy,
+                actor=Actor.console(),
+                name=ADMIN,
+                roles=ADMIN_ROLES,
+                active_from=None,
+                active_until=None,
+                at=now(),
             )
-            admin_key = issue_key(session=session, principal=admin, at=now())
     return InitReport(key_file_created, keyring_created, admin_key)

@@ -9,7 +9,10 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from tutela import __version__
+from tutela.access.cli import access_app, disclosures_app, principals_app
+from tutela.audit.cli import app as audit_app
 from tutela.cli_support import DbOption, JsonOption, console, err_console, load_context, print_json
+from tutela.consent.cli import app as consents_app
 from tutela.crypto.cli import app as keys_app
 from tutela.errors import TutelaError
 from tutela.policy.cli import app as policy_app
@@ -25,6 +28,11 @@ app = typer.Typer(
 app.add_typer(policy_app, name="policy")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(keys_app, name="keys")
+app.add_typer(principals_app, name="principals")
+app.add_typer(access_app, name="access")
+app.add_typer(disclosures_app, name="disclosures")
+app.add_typer(audit_app, name="audit")
+app.add_typer(consents_app, name="consents")
 app.command()(demo)
 
 
@@ -88,7 +96,9 @@ def _database_message(exc: SQLAlchemyError) -> str:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # an Exit raised by a command comes back as its code
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

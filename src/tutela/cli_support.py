@@ -74,13 +74,13 @@ def acting_as(session: Session, name: str | None) -> Actor:
     return actor_of(principal)
 
 
-def parse_day(value: str | None) -> date | None:
+def parse_day(value: str | None, option: str = "--as-of") -> date | None:
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint="--as-of") from None
+        raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint=option) from None
 
 
 def print_json(data: Any) -> None:

@@ -1,16 +1,31 @@
 """The one clock: every time-dependent function asks it, so tests and `--as-of` can move time."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
-__all__ = ["as_of_datetime", "now", "today"]
+__all__ = ["as_of_datetime", "now", "today", "travel"]
+
+_frozen: datetime | None = None
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return _frozen or datetime.now(UTC)
 
 
 def today() -> date:
     return now().date()
+
+
+@contextmanager
+def travel(moment: datetime) -> Iterator[None]:
+    """Make the clock read `moment` inside the block (tests, simulations)."""
+    global _frozen
+    previous, _frozen = _frozen, moment
+    try:
+        yield
+    finally:
+        _frozen = previous
 
 
 def as_of_datetime(day: date | None) -> datetime:

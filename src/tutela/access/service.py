@@ -7,16 +7,26 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
 from tutela.access.models import ApiKey, Principal
 from tutela.db import utc_naive
-from tutela.errors import Conflict, InvalidInput
+from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.schema import Policy
 
-__all__ = ["actor_of", "authenticate", "create_principal", "hash_key", "issue_key"]
+__all__ = [
+    "active_key_count",
+    "actor_of",
+    "authenticate",
+    "create_principal",
+    "deactivate",
+    "get_principal",
+    "hash_key",
+    "issue_key",
+    "list_principals",
+]
 
 KEY_PREFIX = "tutela_"
 
@@ -78,3 +88,38 @@ def actor_of(principal: Principal) -> Actor:
     return Actor(
         principal.name, tuple(principal.roles), principal.active_from, principal.active_until
     )
+
+
+def get_principal(*, session: Session, name: str) -> Principal:
+    principal = session.scalar(select(Principal).where(Principal.name == name))
+    if principal is None:
+        raise NotFound(f"no principal named '{name}'")
+    return principal
+
+
+def list_principals(*, session: Session) -> list[Principal]:
+    return list(session.scalars(select(Principal).order_by(Principal.name)))
+
+
+def active_key_count(*, session: Session, principal: Principal) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ApiKey)
+            .where(ApiKey.principal_id == principal.id, ApiKey.revoked_at.is_(None))
+        )
+        or 0
+    )
+
+
+def deactivate(*, session: Session, principal: Principal, at: datetime) -> int:
+    """End the principal's activity now and revoke its keys; the number of keys revoked."""
+    moment = utc_naive(at)
+    if principal.active_until is None or principal.active_until > moment:
+        principal.active_until = moment
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.principal_id == principal.id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=moment)
+    )
+    return result.rowcount

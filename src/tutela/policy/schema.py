@@ -201,6 +201,9 @@ class Recipient(_Strict):
     description: str = ""
     grants: list[Grant] = []
     archive_access: bool = False
+    oversight: bool = Field(
+        False, description="Sees the DPO's registers: access reports, disclosures, the trail."
+    )
 
 
 class Subprocessor(_Strict):

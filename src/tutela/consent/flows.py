@@ -1,0 +1,72 @@
+"""Changes to the consent ledger, each audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tutela.access.gate import Actor
+from tutela.audit import service as audit
+from tutela.audit.service import Event
+from tutela.consent import service
+from tutela.policy.schema import Policy
+from tutela.subjects.models import Subject
+
+__all__ = ["give", "object_to", "withdraw"]
+
+
+def _audit(session: Session, policy: Policy, at: datetime, event: Event) -> None:
+    audit.record(session, [event], at=at, policy_version=policy.version)
+
+
+def give(
+    *,
+    session: Session,
+    policy: Policy,
+    actor: Actor,
+    subject: Subject,
+    purpose: str,
+    channel: str | None,
+    expires_at: datetime | None,
+    at: datetime,
+) -> None:
+    service.give(
+        session=session,
+        policy=policy,
+        subject_id=subject.id,
+        purpose=purpose,
+        at=at,
+        channel=channel,
+        expires_at=expires_at,
+    )
+    _audit(
+        session,
+        policy,
+        at,
+        Event(actor.name, "give_consent", "done", subject_id=subject.id, purpose=purpose),
+    )
+
+
+def withdraw(
+    *, session: Session, policy: Policy, actor: Actor, subject: Subject, purpose: str, at: datetime
+) -> None:
+    service.withdraw(session=session, subject_id=subject.id, purpose=purpose, at=at)
+    _audit(
+        session,
+        policy,
+        at,
+        Event(actor.name, "withdraw_consent", "done", subject_id=subject.id, purpose=purpose),
+    )
+
+
+def object_to(
+    *, session: Session, policy: Policy, actor: Actor, subject: Subject, scope: str, at: datetime
+) -> None:
+    service.object_to(session=session, subject_id=subject.id, scope=scope, at=at)
+    _audit(
+        session,
+        policy,
+        at,
+        Event(actor.name, "object", "done", subject_id=subject.id, reason=f"objection to {scope}"),
+    )
