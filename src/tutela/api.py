@@ -15,7 +15,7 @@ from tutela.context import Context
 from tutela.errors import InvalidInput, TutelaError
 from tutela.subjects.router import router as subjects_router
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_settings"]
 
 logger = logging.getLogger("tutela.api")
 
@@ -62,3 +62,11 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(subjects_router)
     app.include_router(access_router)
     return app
+
+
+def create_app_from_settings() -> FastAPI:
+    """The app for the environment's settings: the factory uvicorn workers import."""
+    from tutela.context import build_context
+    from tutela.settings import get_settings
+
+    return create_app(build_context(get_settings()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def serve(
     port: int | None = typer.Option(None, help="Port to listen on (default from settings)."),
     ssl_certfile: Path | None = typer.Option(None, help="TLS certificate (PEM)."),
     ssl_keyfile: Path | None = typer.Option(None, help="TLS private key (PEM)."),
+    workers: int = typer.Option(1, min=1, help="Server processes (each serves every endpoint)."),
 ) -> None:
     """Serve the REST API (OpenAPI documentation at /docs)."""
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -69,14 +71,20 @@ def serve(
 
     from tutela.api import create_app
 
-    with load_context(db) as ctx:
-        app = create_app(ctx)
+    with load_context(db) as ctx:  # validates the policy and the database before serving
+        settings = ctx.settings
+        app = create_app(ctx) if workers == 1 else "tutela.api:create_app_from_settings"
+        if db:
+            os.environ["TUTELA_DATABASE_URL"] = db  # for worker processes
         uvicorn.run(
             app,
-            host=host or ctx.settings.host,
-            port=port or ctx.settings.port,
+            factory=workers > 1,
+            workers=workers,
+            host=host or settings.host,
+            port=port or settings.port,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            access_log=False,  # the audit trail records every access; no second log of ids
         )
 
 
@@ -113,3 +121,7 @@ def main() -> None:
     except SQLAlchemyError as exc:
         err_console.print(_database_message(exc), markup=False, highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

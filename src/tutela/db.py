@@ -6,15 +6,17 @@ engine. Only portable column types are used, so the same migrations serve both.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-
-from tutela.errors import TutelaError
 
 __all__ = ["Base", "make_engine", "normalise_url", "session_scope", "utc_naive"]
 
@@ -53,9 +55,42 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    # Take the write lock at the start: a transaction that reads, then audits, never finds
-    # its snapshot overtaken by another writer (SQLITE_BUSY_SNAPSHOT); writers queue instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN")
+
+
+class WriterLock:
+    """Serialises SQLite writers, in this process (a mutex) and across processes (flock).
+
+    SQLite admits one writer at a time and makes the others poll with growing sleeps; waiting
+    on this lock instead wakes the next writer as soon as the previous one commits. Holding it
+    for a whole write transaction also means no other writer commits between its reads and
+    its writes, so a write never fails on a stale snapshot.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._mutex = threading.RLock()  # a thread that holds it may open a nested writer
+        self._depth = 0
+        self._path = path
+        self._fd: int | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._mutex:
+            outermost = self._depth == 0 and self._path is not None
+            if outermost:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outermost:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_writer_locks: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -63,28 +98,26 @@ def make_engine(url: str, **kwargs) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        database = engine.url.database
+        in_memory = not database or database == ":memory:"
+        _writer_locks[engine] = WriterLock(None if in_memory else f"{database}-writer.lock")
     return engine
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back when it raises, except
-    for a refusal (`keeps_transaction`): the audit event recording it must stay."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session:
-        session.begin()
-        try:
-            yield session
-        except TutelaError as exc:
-            if exc.keeps_transaction:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back when it raises.
+
+    `write=False` is for work that only reads: on SQLite it does not wait for the writer lock,
+    and reads its snapshot while writers go on.
+    """
+    lock = _writer_locks.get(engine) if write else None
+    with (
+        lock.hold() if lock else nullcontext(),
+        sessionmaker(engine, expire_on_commit=False)() as session,
+        session.begin(),
+    ):
+        yield session
 
 
 def utc_naive(moment: datetime) -> datetime:

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 from tutela.access.gate import Actor
 from tutela.access.service import actor_of, authenticate
 from tutela.access.throttle import FailureThrottle
-from tutela.audit.service import Event, record
+from tutela.audit.service import Event, record_apart
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import Keyring
 from tutela.db import session_scope
 from tutela.errors import Denied
 
-__all__ = ["CurrentActor", "DbSession", "Keys", "TutelaContext"]
+__all__ = ["CurrentActor", "DbSession", "Keys", "TutelaContext", "WriteSession"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (`tutela principals add`).")
 
@@ -31,12 +31,19 @@ def _context(request: Request) -> Context:
 TutelaContext = Annotated[Context, Depends(_context)]
 
 
-def _session(ctx: TutelaContext) -> Iterator[Session]:
+def _read_session(ctx: TutelaContext) -> Iterator[Session]:
+    with session_scope(ctx.engine, write=False) as session:
+        yield session
+
+
+def _write_session(ctx: TutelaContext) -> Iterator[Session]:
     with session_scope(ctx.engine) as session:
         yield session
 
 
-DbSession = Annotated[Session, Depends(_session)]
+# Reads do not wait for writers; what they must record goes through `audit.record_apart`.
+DbSession = Annotated[Session, Depends(_read_session)]
+WriteSession = Annotated[Session, Depends(_write_session)]
 
 
 def _keys(ctx: TutelaContext, session: DbSession) -> Keyring:
@@ -76,7 +83,7 @@ def _actor(
     inactive = actor.inactive_reason(at)
     if inactive:
         event = Event(actor.name, "authenticate", "denied", reason=inactive)
-        record(session, [event], at=at, policy_version=ctx.policy.version)
+        record_apart(ctx.engine, [event], at=at, policy_version=ctx.policy.version)
         raise Denied(inactive)
     return actor
 

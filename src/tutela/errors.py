@@ -3,15 +3,13 @@
 Messages never contain personal values: they name lines, fields and keys, not what was in them.
 """
 
-__all__ = ["Conflict", "Denied", "InvalidInput", "NotFound", "TutelaError", "UnknownSubject"]
+__all__ = ["Conflict", "Denied", "InvalidInput", "NotFound", "TutelaError"]
 
 
 class TutelaError(Exception):
     """Base of every error Tutela reports to a user."""
 
     http_status = 400
-    # A refusal is a decision: the transaction that audited it is committed, not rolled back.
-    keeps_transaction = False
 
 
 class InvalidInput(TutelaError):
@@ -37,10 +35,3 @@ class Denied(TutelaError):
     """The authorisation gate said no; the message is the reason."""
 
     http_status = 403
-    keeps_transaction = True
-
-
-class UnknownSubject(NotFound):
-    """A read of a subject that does not exist: audited as an attempt, then refused."""
-
-    keeps_transaction = True

@@ -154,7 +154,7 @@ def reports(
     json_output: JsonOption = False,
 ) -> None:
     """Reports of improper access, for the DPO."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         rows = oversight.list_reports(session=session, keyring=ctx.keyring(session), status=status)
     if json_output:
         print_json(rows)
@@ -202,7 +202,7 @@ def resolve(
 def review(as_of: AsOfOption = None, db: DbOption = None, json_output: JsonOption = False) -> None:
     """Each principal's roles, reach and last use; flags departures with keys and unused grants."""
     at = as_of_datetime(parse_day(as_of, "--as-of"))
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         rows = oversight.review(session=session, policy=ctx.policy, at=at)
     if json_output:
         print_json(rows)
@@ -259,7 +259,7 @@ def record(
 @disclosures_app.command("list")
 def list_disclosures(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Disclosures to authorities, for the DPO."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         rows = [
             {
                 "id": d.id,

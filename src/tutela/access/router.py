@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from tutela.access import flows, oversight
 from tutela.access.schemas import AccessReportIn, AccessReportOut, Filed
 from tutela.clock import now
-from tutela.deps import CurrentActor, DbSession, Keys, TutelaContext
+from tutela.deps import CurrentActor, DbSession, Keys, TutelaContext, WriteSession
 from tutela.errors import Denied
 from tutela.subjects import service as subjects
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/access-reports", tags=["access"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Filed)
 def report_access(
-    body: AccessReportIn, ctx: TutelaContext, session: DbSession, keys: Keys, actor: CurrentActor
+    body: AccessReportIn, ctx: TutelaContext, session: WriteSession, keys: Keys, actor: CurrentActor
 ) -> Filed:
     """Report access you believe you should not have; the DPO is told (§8)."""
     subject_id = (

@@ -30,7 +30,7 @@ def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Recompute the whole hash chain; exit 1 naming the first event that does not fit."""
     with (
         load_context(db) as ctx,
-        session_scope(ctx.engine) as session,
+        session_scope(ctx.engine, write=False) as session,
         progress_bar("verifying", None, enabled=not json_output) as advance,
     ):
         report = service.verify(session, progress=advance)
@@ -57,7 +57,7 @@ def show(
 ) -> None:
     """Show audit events, oldest first."""
     day = parse_day(since, "--since")
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         subject_id = subjects.get(session=session, external_id=subject).id if subject else None
         rows = [
             {

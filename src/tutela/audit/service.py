@@ -17,13 +17,22 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from tutela.audit.models import AuditEvent, AuditHead
-from tutela.db import utc_naive
+from tutela.db import session_scope, utc_naive
 
-__all__ = ["GENESIS", "Event", "VerifyReport", "ensure_head", "events", "record", "verify"]
+__all__ = [
+    "GENESIS",
+    "Event",
+    "VerifyReport",
+    "ensure_head",
+    "events",
+    "record",
+    "record_apart",
+    "verify",
+]
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -97,6 +106,19 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
         session.execute(events_t.insert(), rows)
         session.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(seq=seq, hash=last))
     return seq
+
+
+def record_apart(
+    engine: Engine, entries: Sequence[Event], *, at: datetime, policy_version: str
+) -> int:
+    """Append events in a transaction of their own, committed before this returns.
+
+    For what must be recorded whatever happens next: a read is audited before its data is
+    decrypted, a refusal although the caller's transaction is rolled back. The caller's own
+    transaction must not have written yet (it has only read, or decided).
+    """
+    with session_scope(engine) as session:
+        return record(session, entries, at=at, policy_version=policy_version)
 
 
 # The columns in the order `_digest` hashes them, after `seq` and the time.

@@ -93,7 +93,7 @@ def object_(
 @app.command()
 def show(external_id: ExternalId, db: DbOption = None, json_output: JsonOption = False) -> None:
     """The person's consents and objections, with their dates."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         subject = subjects.get(session=session, external_id=external_id)
         ledger = service.history(session=session, subject_id=subject.id)
     if json_output:

@@ -104,7 +104,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Print what the purpose may see of one subject (as a principal, with --as)."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         view = read_for_purpose(
             session=session,
             keyring=ctx.keyring(session),
@@ -151,7 +151,7 @@ def list_(
     json_output: JsonOption = False,
 ) -> None:
     """List subjects without any personal value."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         total = service.count(session=session, kind=kind)
         rows = service.list_summaries(session=session, kind=kind, limit=limit, offset=offset)
     if json_output:

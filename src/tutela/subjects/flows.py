@@ -19,7 +19,7 @@ from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.consent.service import active_objections, active_purposes
 from tutela.crypto.keyring import Keyring
-from tutela.errors import InvalidInput, UnknownSubject
+from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.subjects import service
 from tutela.subjects.importer import ImportReport, import_file
@@ -44,13 +44,13 @@ def read_for_purpose(
     """What `actor` may see of one subject for `purpose`; every attempt is audited."""
     subject = service.find(session=session, external_id=external_id)
     if subject is None:
-        _audit(
+        _audit_apart(
             session,
             policy,
             at,
             Event(actor.name, "read", "denied", purpose=purpose, reason="unknown subject"),
         )
-        raise UnknownSubject(f"no subject with external id '{external_id}'")
+        raise NotFound(f"no subject with external id '{external_id}'")
     decision = authorize(
         policy=policy,
         actor=actor,
@@ -62,7 +62,7 @@ def read_for_purpose(
         objections=active_objections(session=session, subject_id=subject.id, at=at),
         at=at,
     )
-    _audit(
+    _audit_apart(  # recorded, and committed, before anything is decrypted
         session,
         policy,
         at,
@@ -118,7 +118,7 @@ def write_records(
     """Create or update subjects on behalf of `actor`; each change is audited."""
     policy = rules.policy
     for record in records:
-        authorize(
+        decision = authorize(
             policy=policy,
             actor=actor,
             action="write",
@@ -126,7 +126,21 @@ def write_records(
             purpose=None,
             categories=_categories_of(record, policy),
             at=at,
-        ).require()
+        )
+        if not decision.granted:
+            _audit_apart(
+                session,
+                policy,
+                at,
+                Event(
+                    actor.name,
+                    "write",
+                    "denied",
+                    categories=sorted(decision.withheld),
+                    reason=decision.reason,
+                ),
+            )
+            decision.require()
     written, refused = service.save(
         session=session, keyring=keyring, rules=rules, records=records, at=at
     )
@@ -234,4 +248,10 @@ def erase_subject(
 
 
 def _audit(session: Session, policy: Policy, at: datetime, *events: Event) -> None:
+    """Audit in the caller's transaction: the events commit, or roll back, with the change."""
     audit.record(session, events, at=at, policy_version=policy.version)
+
+
+def _audit_apart(session: Session, policy: Policy, at: datetime, *events: Event) -> None:
+    """Audit in a transaction of its own: the events stay whatever the caller does next."""
+    audit.record_apart(session.get_bind(), events, at=at, policy_version=policy.version)

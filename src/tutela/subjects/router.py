@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from tutela.clock import now
-from tutela.deps import CurrentActor, DbSession, Keys, TutelaContext
+from tutela.deps import CurrentActor, DbSession, Keys, TutelaContext, WriteSession
 from tutela.errors import Conflict, InvalidInput
 from tutela.subjects import service
 from tutela.subjects.flows import read_for_purpose, write_records
@@ -35,7 +35,7 @@ def _save(ctx, session, keys, actor, record: SubjectRecord) -> WriteSummary:
 def create_subject(
     record: SubjectRecord,
     ctx: TutelaContext,
-    session: DbSession,
+    session: WriteSession,
     keys: Keys,
     actor: CurrentActor,
 ) -> WriteSummary:
@@ -51,7 +51,7 @@ def put_subject(
     record: SubjectRecord,
     response: Response,
     ctx: TutelaContext,
-    session: DbSession,
+    session: WriteSession,
     keys: Keys,
     actor: CurrentActor,
 ) -> WriteSummary:
