@@ -3,10 +3,13 @@
 One FastAPI endpoint on the same database file: checks the API key's hash, finds the subject,
 unwraps its data key, decrypts its identification values and connection logs, appends one
 hash-chained audit row, commits. No policy, no gate, no ORM, no pydantic response model.
+Reads run outside any lock; the audit append takes a process mutex and a file lock, as any
+sound SQLite writer shared by threads and processes must.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import sqlite3
@@ -22,6 +25,8 @@ from tutela.crypto.master_key import MasterKey
 DB = os.environ["BENCH_DB"]
 MASTER = AESGCM(MasterKey.from_text(os.environ["BENCH_MASTER"], origin="env").material)
 local = threading.local()
+write_mutex = threading.Lock()
+write_file = os.open(DB + "-bare-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
 app = FastAPI()
 
 
@@ -40,7 +45,7 @@ def _open(aead: AESGCM, blob: bytes, ad: bytes) -> bytes:
 @app.get("/subjects/{external_id}")
 def read(external_id: str, purpose: str, authorization: str = Header()) -> Response:
     conn = db()
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("BEGIN")
     try:
         digest = hashlib.sha256(authorization.removeprefix("Bearer ").encode()).hexdigest()
         if conn.execute("SELECT 1 FROM api_keys WHERE key_hash = ?", (digest,)).fetchone() is None:
@@ -64,6 +69,23 @@ def read(external_id: str, purpose: str, authorization: str = Header()) -> Respo
             item = orjson.loads(_open(aead, blob, f"{sid}\x1ftechnical\x1f{at}".encode()))
             item["at"] = at
             data["technical"].append(item)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    with write_mutex:
+        fcntl.flock(write_file, fcntl.LOCK_EX)
+        try:
+            _audit(conn, sid, purpose)
+        finally:
+            fcntl.flock(write_file, fcntl.LOCK_UN)
+    return Response(orjson.dumps({"external_id": external_id, "purpose": purpose, "data": data}),
+                    media_type="application/json")
+
+
+def _audit(conn: sqlite3.Connection, sid: str, purpose: str) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
         seq, last = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
         fields = ["bench", "read", sid, "identification,technical", purpose, "allowed", "", "bench", {}]
@@ -79,5 +101,3 @@ def read(external_id: str, purpose: str, authorization: str = Header()) -> Respo
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return Response(orjson.dumps({"external_id": external_id, "purpose": purpose, "data": data}),
-                    media_type="application/json")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +20,7 @@ from tutela.subjects.router import router as subjects_router
 __all__ = ["create_app", "create_app_from_settings"]
 
 logger = logging.getLogger("tutela.api")
+THREADS = 4
 
 DESCRIPTION = """\
 Tutela keeps the personal data of clients and prospects encrypted and discloses it only for a
@@ -47,8 +50,16 @@ def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
     return JSONResponse(status_code=503, content={"detail": "database unavailable"})
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    # Few threads for blocking endpoints: each SQLite call releases the GIL, and dozens of
+    # threads fighting to take it back cost more than they overlap.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+    yield
+
+
 def create_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="Tutela", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="Tutela", version=__version__, description=DESCRIPTION, lifespan=_lifespan)
     app.state.ctx = ctx
     app.state.throttle = FailureThrottle()
     app.add_exception_handler(TutelaError, _error)

@@ -18,7 +18,14 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-__all__ = ["Base", "make_engine", "normalise_url", "session_scope", "utc_naive"]
+__all__ = [
+    "Base",
+    "holds_writer_lock",
+    "make_engine",
+    "normalise_url",
+    "session_scope",
+    "utc_naive",
+]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -70,6 +77,7 @@ class WriterLock:
     def __init__(self, path: str | None) -> None:
         self._mutex = threading.RLock()  # a thread that holds it may open a nested writer
         self._depth = 0
+        self._owner: int | None = None
         self._path = path
         self._fd: int | None = None
 
@@ -82,10 +90,13 @@ class WriterLock:
                     self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
             self._depth += 1
+            self._owner = threading.get_ident()
             try:
                 yield
             finally:
                 self._depth -= 1
+                if not self._depth:
+                    self._owner = None
                 if outermost:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -93,8 +104,23 @@ class WriterLock:
 _writer_locks: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
+def holds_writer_lock(engine: Engine) -> bool:
+    """Whether this thread is inside a write transaction of `engine` (SQLite)."""
+    lock = _writer_locks.get(engine)
+    return lock is not None and lock._owner == threading.get_ident()
+
+
+_sessionmakers: weakref.WeakKeyDictionary[Engine, sessionmaker] = weakref.WeakKeyDictionary()
+
+
 def make_engine(url: str, **kwargs) -> Engine:
-    engine = create_engine(normalise_url(url), **kwargs)
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        # A connection per concurrent request: readers do not queue for one.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 40)
+    engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

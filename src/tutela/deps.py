@@ -1,8 +1,16 @@
-"""FastAPI dependencies shared by every router: context, one transaction, the caller."""
+"""What every endpoint shares: the context, the caller's credentials, and `call`, which opens
+the request's one transaction and authenticates the caller.
+
+Endpoints are plain functions that run in one worker thread each and enter `call` there:
+FastAPI runs every synchronous dependency in a thread of its own, and those hops cost more
+than the work of a read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -19,48 +27,34 @@ from tutela.crypto.keyring import Keyring
 from tutela.db import session_scope
 from tutela.errors import Denied
 
-__all__ = ["CurrentActor", "DbSession", "Keys", "TutelaContext", "WriteSession"]
+__all__ = ["Call", "Credentials", "call"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (`tutela principals add`).")
 
-
-def _context(request: Request) -> Context:
-    return request.app.state.ctx
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-TutelaContext = Annotated[Context, Depends(_context)]
+@dataclass
+class Call:
+    """One request: the context, its transaction, the authenticated caller."""
+
+    ctx: Context
+    session: Session
+    actor: Actor
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.ctx.keyring(self.session)
 
 
-def _read_session(ctx: TutelaContext) -> Iterator[Session]:
-    with session_scope(ctx.engine, write=False) as session:
-        yield session
+@contextmanager
+def call(request: Request, credentials: Credentials, *, write: bool = False) -> Iterator[Call]:
+    """The request's transaction (read-only unless `write`) with its authenticated caller.
 
-
-def _write_session(ctx: TutelaContext) -> Iterator[Session]:
-    with session_scope(ctx.engine) as session:
-        yield session
-
-
-# Reads do not wait for writers; what they must record goes through `audit.record_apart`.
-DbSession = Annotated[Session, Depends(_read_session)]
-WriteSession = Annotated[Session, Depends(_write_session)]
-
-
-def _keys(ctx: TutelaContext, session: DbSession) -> Keyring:
-    return ctx.keyring(session)
-
-
-Keys = Annotated[Keyring, Depends(_keys)]
-
-
-def _actor(
-    request: Request,
-    ctx: TutelaContext,
-    session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
-    """The caller, from its API key. Repeated failures from one client get 429; a principal
-    outside its active dates gets 403 with the reason, and the attempt is audited."""
+    Repeated failures from one client get 429; a principal outside its active dates gets 403
+    with the reason, and the attempt is audited.
+    """
+    ctx: Context = request.app.state.ctx
     throttle: FailureThrottle = request.app.state.throttle
     client = request.client.host if request.client else "unknown"
     wait = throttle.retry_after(client)
@@ -70,22 +64,20 @@ def _actor(
             detail="too many failed authentications; try again later",
             headers={"Retry-After": str(wait)},
         )
-    principal = credentials and authenticate(session=session, key=credentials.credentials)
-    if not principal:
-        throttle.failed(client)
-        raise HTTPException(
-            status_code=401,
-            detail="a valid API key is required (Authorization: Bearer KEY)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    actor = actor_of(principal)
-    at = now()
-    inactive = actor.inactive_reason(at)
-    if inactive:
-        event = Event(actor.name, "authenticate", "denied", reason=inactive)
-        record_apart(ctx.engine, [event], at=at, policy_version=ctx.policy.version)
-        raise Denied(inactive)
-    return actor
-
-
-CurrentActor = Annotated[Actor, Depends(_actor)]
+    with session_scope(ctx.engine, write=write) as session:
+        principal = credentials and authenticate(session=session, key=credentials.credentials)
+        if not principal:
+            throttle.failed(client)
+            raise HTTPException(
+                status_code=401,
+                detail="a valid API key is required (Authorization: Bearer KEY)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        actor = actor_of(principal)
+        at = now()
+        inactive = actor.inactive_reason(at)
+        if inactive:
+            event = Event(actor.name, "authenticate", "denied", reason=inactive)
+            record_apart(ctx.engine, [event], at=at, policy_version=ctx.policy.version)
+            raise Denied(inactive)
+        yield Call(ctx, session, actor)

@@ -40,16 +40,17 @@ def test_health_and_docs_need_no_key(env):
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Basic abc"])
-def test_every_data_endpoint_requires_a_valid_key(env, header):
+def test_every_data_endpoint_requires_a_valid_key(env, example, header):
     with TestClient(create_app(env.ctx)) as anonymous:
         headers = {"Authorization": header} if header else {}
         for method, path in [
             ("get", "/subjects"),
-            ("get", "/subjects/x?purpose=support"),
+            ("get", "/subjects/crm-42?purpose=support"),
             ("post", "/subjects"),
-            ("put", "/subjects/x"),
+            ("put", "/subjects/crm-42"),
+            ("get", "/access-reports"),
         ]:
-            response = anonymous.request(method, path, headers=headers, json={})
+            response = anonymous.request(method, path, headers=headers, json=example)
             assert response.status_code in (401, 403), (method, path)
 
 
@@ -199,3 +200,23 @@ def test_no_malformed_body_gives_a_server_error(client, example, body, mutate):
         ).status_code
         == 422
     )
+
+
+def test_a_write_beyond_the_roles_is_refused_whole_and_audited(env, client, example):
+    app_key = key_for(env, "crm-app", ["application"])
+    refused = client.post("/subjects", json=example, headers={"Authorization": f"Bearer {app_key}"})
+    assert refused.status_code == 403
+    assert "banking" in refused.json()["detail"] and "enriched" in refused.json()["detail"]
+    assert client.get("/subjects").json()["total"] == 0
+    del example["payments"], example["enriched"]
+    allowed = client.post("/subjects", json=example, headers={"Authorization": f"Bearer {app_key}"})
+    assert allowed.status_code == 201
+    with session_scope(env.ctx.engine) as session:
+        from sqlalchemy import select
+
+        from tutela.audit.models import AuditEvent
+
+        rows = session.execute(
+            select(AuditEvent.action, AuditEvent.outcome).where(AuditEvent.principal == "crm-app")
+        ).all()
+    assert [tuple(r) for r in rows] == [("write", "denied"), ("create", "done")]

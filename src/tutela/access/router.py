@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from tutela.access import flows, oversight
 from tutela.access.schemas import AccessReportIn, AccessReportOut, Filed
 from tutela.clock import now
-from tutela.deps import CurrentActor, DbSession, Keys, TutelaContext, WriteSession
+from tutela.deps import Credentials, call
 from tutela.errors import Denied
 from tutela.subjects import service as subjects
 
@@ -15,37 +15,34 @@ router = APIRouter(prefix="/access-reports", tags=["access"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Filed)
-def report_access(
-    body: AccessReportIn, ctx: TutelaContext, session: WriteSession, keys: Keys, actor: CurrentActor
-) -> Filed:
+def report_access(body: AccessReportIn, request: Request, credentials: Credentials) -> Filed:
     """Report access you believe you should not have; the DPO is told (§8)."""
-    subject_id = (
-        subjects.get(session=session, external_id=body.subject_external_id).id
-        if body.subject_external_id
-        else None
-    )
-    report = flows.report_access(
-        session=session,
-        policy=ctx.policy,
-        keyring=keys,
-        actor=actor,
-        subject_id=subject_id,
-        categories=body.categories,
-        description=body.description,
-        at=now(),
-    )
-    return Filed(id=report.id, status=report.status)
+    with call(request, credentials, write=True) as c:
+        subject_id = (
+            subjects.get(session=c.session, external_id=body.subject_external_id).id
+            if body.subject_external_id
+            else None
+        )
+        report = flows.report_access(
+            session=c.session,
+            policy=c.ctx.policy,
+            keyring=c.keyring,
+            actor=c.actor,
+            subject_id=subject_id,
+            categories=body.categories,
+            description=body.description,
+            at=now(),
+        )
+        return Filed(id=report.id, status=report.status)
 
 
 @router.get("", response_model=list[AccessReportOut])
 def list_reports(
-    ctx: TutelaContext,
-    session: DbSession,
-    keys: Keys,
-    actor: CurrentActor,
-    status: str | None = None,
+    request: Request, credentials: Credentials, status: str | None = None
 ) -> list[dict]:
     """The reports, for a principal whose role has oversight (the DPO)."""
-    if not any((r := ctx.policy.recipient(role)) and r.oversight for role in actor.roles or ()):
-        raise Denied("only a role with oversight (the DPO) may read access reports")
-    return oversight.list_reports(session=session, keyring=keys, status=status)
+    with call(request, credentials) as c:
+        roles = c.actor.roles or ()
+        if not any((r := c.ctx.policy.recipient(role)) and r.oversight for role in roles):
+            raise Denied("only a role with oversight (the DPO) may read access reports")
+        return oversight.list_reports(session=c.session, keyring=c.keyring, status=status)

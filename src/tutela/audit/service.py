@@ -20,8 +20,9 @@ import orjson
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
+from tutela.audit import writer
 from tutela.audit.models import AuditEvent, AuditHead
-from tutela.db import session_scope, utc_naive
+from tutela.db import utc_naive
 
 __all__ = [
     "GENESIS",
@@ -72,10 +73,10 @@ def ensure_head(session: Session) -> None:
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
-    # A no-op update takes the write lock on every engine before the head is read.
-    session.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(seq=head_t.c.seq))
+    """Read the head, locked until the transaction ends: FOR UPDATE on PostgreSQL; on SQLite
+    the caller's write transaction already holds the writer lock (`db.session_scope`)."""
     seq, last = session.execute(
-        select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID)
+        select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID).with_for_update()
     ).one()
     return seq, last
 
@@ -115,10 +116,10 @@ def record_apart(
 
     For what must be recorded whatever happens next: a read is audited before its data is
     decrypted, a refusal although the caller's transaction is rolled back. The caller's own
-    transaction must not have written yet (it has only read, or decided).
+    transaction must not have written yet (it has only read, or decided). Concurrent callers
+    share one commit (`audit.writer`).
     """
-    with session_scope(engine) as session:
-        return record(session, entries, at=at, policy_version=policy_version)
+    return writer.append(engine, entries, at=at, policy_version=policy_version)
 
 
 # The columns in the order `_digest` hashes them, after `seq` and the time.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from tutela.clock import now
-from tutela.deps import CurrentActor, DbSession, Keys, TutelaContext, WriteSession
+from tutela.deps import Call, Credentials, call
 from tutela.errors import Conflict, InvalidInput
 from tutela.subjects import service
 from tutela.subjects.flows import read_for_purpose, write_records
@@ -19,13 +19,13 @@ router = APIRouter(prefix="/subjects", tags=["subjects"])
 ExternalId = Annotated[str, Path(max_length=128, description="The subject's id in your systems.")]
 
 
-def _save(ctx, session, keys, actor, record: SubjectRecord) -> WriteSummary:
+def _save(c: Call, record: SubjectRecord) -> WriteSummary:
     (w,) = write_records(
-        session=session,
-        keyring=keys,
-        rules=ctx.rules,
-        actor=actor,
-        records=[validate_record(record, ctx.rules)],
+        session=c.session,
+        keyring=c.keyring,
+        rules=c.ctx.rules,
+        actor=c.actor,
+        records=[validate_record(record, c.ctx.rules)],
         at=now(),
     )
     return WriteSummary(id=w.id, external_id=w.external_id, created=w.created)
@@ -33,16 +33,13 @@ def _save(ctx, session, keys, actor, record: SubjectRecord) -> WriteSummary:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WriteSummary)
 def create_subject(
-    record: SubjectRecord,
-    ctx: TutelaContext,
-    session: WriteSession,
-    keys: Keys,
-    actor: CurrentActor,
+    record: SubjectRecord, request: Request, credentials: Credentials
 ) -> WriteSummary:
     """Create a subject. 409 if the external id exists: use PUT to update it."""
-    if service.find(session=session, external_id=record.external_id) is not None:
-        raise Conflict(f"subject '{record.external_id}' exists; use PUT to update it")
-    return _save(ctx, session, keys, actor, record)
+    with call(request, credentials, write=True) as c:
+        if service.find(session=c.session, external_id=record.external_id) is not None:
+            raise Conflict(f"subject '{record.external_id}' exists; use PUT to update it")
+        return _save(c, record)
 
 
 @router.put("/{external_id}", response_model=WriteSummary)
@@ -50,15 +47,14 @@ def put_subject(
     external_id: ExternalId,
     record: SubjectRecord,
     response: Response,
-    ctx: TutelaContext,
-    session: WriteSession,
-    keys: Keys,
-    actor: CurrentActor,
+    request: Request,
+    credentials: Credentials,
 ) -> WriteSummary:
     """Create or update a subject. Fields given replace the stored ones; null removes one."""
     if record.external_id != external_id:
         raise InvalidInput("must equal the external id in the path", location="external_id")
-    summary = _save(ctx, session, keys, actor, record)
+    with call(request, credentials, write=True) as c:
+        summary = _save(c, record)
     if summary.created:
         response.status_code = status.HTTP_201_CREATED
     return summary
@@ -68,35 +64,37 @@ def put_subject(
 def read_subject(
     external_id: ExternalId,
     purpose: Annotated[str, Query(description="Why you read: a purpose id of the policy.")],
-    ctx: TutelaContext,
-    session: DbSession,
-    keys: Keys,
-    actor: CurrentActor,
+    request: Request,
+    credentials: Credentials,
     category: Annotated[list[str] | None, Query(description="Only these categories.")] = None,
 ) -> SubjectView:
     """What the caller's roles may see of the subject for the declared purpose."""
-    return read_for_purpose(
-        session=session,
-        keyring=keys,
-        policy=ctx.policy,
-        external_id=external_id,
-        purpose=purpose,
-        actor=actor,
-        categories=category,
-        at=now(),
-    )
+    with call(request, credentials) as c:
+        return read_for_purpose(
+            session=c.session,
+            keyring=c.keyring,
+            policy=c.ctx.policy,
+            actor=c.actor,
+            external_id=external_id,
+            purpose=purpose,
+            categories=category,
+            at=now(),
+        )
 
 
 @router.get("", response_model=SubjectPage)
 def list_subjects(
-    session: DbSession,
-    _actor: CurrentActor,
+    request: Request,
+    credentials: Credentials,
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SubjectPage:
     """Subjects without personal values, in external id order."""
-    return SubjectPage(
-        total=service.count(session=session, kind=kind),
-        subjects=service.list_summaries(session=session, kind=kind, limit=limit, offset=offset),
-    )
+    with call(request, credentials) as c:
+        return SubjectPage(
+            total=service.count(session=c.session, kind=kind),
+            subjects=service.list_summaries(
+                session=c.session, kind=kind, limit=limit, offset=offset
+            ),
+        )

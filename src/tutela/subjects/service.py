@@ -108,10 +108,17 @@ def read(
     if not wanted:
         return data, provenance
     cipher = keyring.cipher(session, subject.id)
-    rows = session.scalars(
-        select(PersonalValue).where(
-            PersonalValue.subject_id == subject.id, PersonalValue.category.in_(wanted)
-        )
+    values = PersonalValue.__table__.c
+    rows = session.execute(
+        select(
+            values.category,
+            values.field,
+            values.ciphertext,
+            values.source,
+            values.form,
+            values.collected_at,
+            values.provided_by_subject,
+        ).where(values.subject_id == subject.id, values.category.in_(wanted))
     )
     for row in rows:
         data.setdefault(row.category, {})[row.field] = cipher.decrypt(
@@ -134,7 +141,10 @@ def read(
 
 
 def _timed(session: Session, cipher, model, category: str, subject_id: str) -> list[dict[str, Any]]:
-    rows = session.scalars(select(model).where(model.subject_id == subject_id).order_by(model.at))
+    table = model.__table__
+    rows = session.execute(
+        select(table).where(table.c.subject_id == subject_id).order_by(table.c.at)
+    )
     out = []
     for row in rows:
         item = {"at": row.at.isoformat() + "Z"}
