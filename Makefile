@@ -29,7 +29,10 @@ lint: $(STAMP) ## Static checks.
 	$(BIN)/ruff format --check src tests bench
 
 bench: $(STAMP) ## Benchmarks with their baselines measured in the same run (not a test).
+	command -v wrk >/dev/null || apt-get install -y -qq wrk || echo "wrk missing: the HTTP benchmark will say so"
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_audit.py
+	cd bench && ../$(BIN)/python bench_read_api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
-from tutela.access.service import actor_of, authenticate
+from tutela.access.service import authenticate
 from tutela.access.throttle import FailureThrottle
 from tutela.audit.service import Event, record_apart
 from tutela.clock import now
@@ -65,15 +65,14 @@ def call(request: Request, credentials: Credentials, *, write: bool = False) -> 
             headers={"Retry-After": str(wait)},
         )
     with session_scope(ctx.engine, write=write) as session:
-        principal = credentials and authenticate(session=session, key=credentials.credentials)
-        if not principal:
+        actor = credentials and authenticate(session=session, key=credentials.credentials)
+        if not actor:
             throttle.failed(client)
             raise HTTPException(
                 status_code=401,
                 detail="a valid API key is required (Authorization: Bearer KEY)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        actor = actor_of(principal)
         at = now()
         inactive = actor.inactive_reason(at)
         if inactive:

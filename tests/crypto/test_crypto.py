@@ -32,7 +32,7 @@ def _read_all(env, external_id):
             session=session,
             keyring=env.ctx.keyring(session),
             policy=env.ctx.policy,
-            subject=service.get(session=session, external_id=external_id),
+            subject_id=service.get(session=session, external_id=external_id).id,
             categories=[c.id for c in env.ctx.policy.categories],
         )[0]
 

@@ -28,7 +28,7 @@ def read(env, external_id, categories=None):
             session=session,
             keyring=env.ctx.keyring(session),
             policy=env.ctx.policy,
-            subject=subject,
+            subject_id=subject.id,
             categories=categories or [c.id for c in env.ctx.policy.categories],
         )
         return subject, data, provenance

@@ -71,17 +71,19 @@ def issue_key(*, session: Session, principal: Principal, at: datetime) -> str:
     return key
 
 
-def authenticate(*, session: Session, key: str) -> Principal | None:
-    """The principal holding `key`, if the key exists and is not revoked.
+def authenticate(*, session: Session, key: str) -> Actor | None:
+    """The principal holding `key`, as an actor, if the key exists and is not revoked.
 
     Whether the principal is active (arrival, departure) is the gate's decision, so that a
     departed principal's attempt is refused with its reason and audited.
     """
-    return session.scalar(
-        select(Principal)
-        .join(ApiKey, ApiKey.principal_id == Principal.id)
-        .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
-    )
+    principals, keys = Principal.__table__.c, ApiKey.__table__.c
+    row = session.execute(
+        select(principals.name, principals.roles, principals.active_from, principals.active_until)
+        .join_from(Principal.__table__, ApiKey.__table__, keys.principal_id == principals.id)
+        .where(keys.key_hash == hash_key(key), keys.revoked_at.is_(None))
+    ).first()
+    return Actor(row.name, tuple(row.roles), row.active_from, row.active_until) if row else None
 
 
 def actor_of(principal: Principal) -> Actor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent, Objection
@@ -13,39 +13,32 @@ from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
 
 __all__ = [
-    "active_objections",
-    "active_purposes",
     "give",
     "history",
     "object_to",
+    "standing",
     "withdraw",
 ]
 
 
-def active_purposes(*, session: Session, subject_id: str, at: datetime) -> set[str]:
-    """Purposes with a consent given, not withdrawn and not expired at `at`."""
+def standing(*, session: Session, subject_id: str, at: datetime) -> tuple[set[str], set[str]]:
+    """The purposes consented to and the scopes objected to at `at`, in one round trip."""
     moment = utc_naive(at)
-    rows = session.scalars(
-        select(Consent.purpose).where(
-            Consent.subject_id == subject_id,
-            Consent.given_at <= moment,
-            or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > moment),
-            or_(Consent.expires_at.is_(None), Consent.expires_at > moment),
-        )
+    consents = select(literal("consent").label("kind"), Consent.purpose.label("name")).where(
+        Consent.subject_id == subject_id,
+        Consent.given_at <= moment,
+        or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > moment),
+        or_(Consent.expires_at.is_(None), Consent.expires_at > moment),
     )
-    return set(rows)
-
-
-def active_objections(*, session: Session, subject_id: str, at: datetime) -> set[str]:
-    moment = utc_naive(at)
-    rows = session.scalars(
-        select(Objection.scope).where(
-            Objection.subject_id == subject_id,
-            Objection.made_at <= moment,
-            or_(Objection.withdrawn_at.is_(None), Objection.withdrawn_at > moment),
-        )
+    objections = select(literal("objection"), Objection.scope).where(
+        Objection.subject_id == subject_id,
+        Objection.made_at <= moment,
+        or_(Objection.withdrawn_at.is_(None), Objection.withdrawn_at > moment),
     )
-    return set(rows)
+    purposes, scopes = set(), set()
+    for kind, name in session.execute(union_all(consents, objections)):
+        (purposes if kind == "consent" else scopes).add(name)
+    return purposes, scopes
 
 
 def give(

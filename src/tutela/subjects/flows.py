@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tutela.access.gate import Actor, authorize
 from tutela.audit import service as audit
 from tutela.audit.service import Event
-from tutela.consent.service import active_objections, active_purposes
+from tutela.consent.service import standing
 from tutela.crypto.keyring import Keyring
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
@@ -42,7 +42,7 @@ def read_for_purpose(
     at: datetime,
 ) -> SubjectView:
     """What `actor` may see of one subject for `purpose`; every attempt is audited."""
-    subject = service.find(session=session, external_id=external_id)
+    subject = service.lookup(session=session, external_id=external_id)
     if subject is None:
         _audit_apart(
             session,
@@ -51,6 +51,7 @@ def read_for_purpose(
             Event(actor.name, "read", "denied", purpose=purpose, reason="unknown subject"),
         )
         raise NotFound(f"no subject with external id '{external_id}'")
+    consented, objections = standing(session=session, subject_id=subject.id, at=at)
     decision = authorize(
         policy=policy,
         actor=actor,
@@ -58,8 +59,8 @@ def read_for_purpose(
         subject_kind=subject.kind,
         purpose=purpose,
         categories=categories,
-        consented=active_purposes(session=session, subject_id=subject.id, at=at),
-        objections=active_objections(session=session, subject_id=subject.id, at=at),
+        consented=consented,
+        objections=objections,
         at=at,
     )
     _audit_apart(  # recorded, and committed, before anything is decrypted
@@ -82,7 +83,7 @@ def read_for_purpose(
         session=session,
         keyring=keyring,
         policy=policy,
-        subject=subject,
+        subject_id=subject.id,
         categories=decision.allowed,
     )
     return SubjectView(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from tutela.subjects.writer import (
     kind_change_problem,
     prepare,
     record_slot,
+    subjects_t,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "find",
     "get",
     "list_summaries",
+    "lookup",
     "read",
     "save",
     "storage_categories",
@@ -79,6 +81,22 @@ def save(
     return rows.written, refused
 
 
+class SubjectRef(NamedTuple):
+    id: str
+    external_id: str
+    kind: str
+
+
+def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
+    """A subject's id and kind, with one light query: what every read needs first."""
+    row = session.execute(
+        select(subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind).where(
+            subjects_t.c.external_id == external_id
+        )
+    ).first()
+    return SubjectRef(*row) if row else None
+
+
 def find(*, session: Session, external_id: str) -> Subject | None:
     return session.scalar(select(Subject).where(Subject.external_id == external_id))
 
@@ -95,7 +113,7 @@ def read(
     session: Session,
     keyring: Keyring,
     policy: Policy,
-    subject: Subject,
+    subject_id: str,
     categories: Sequence[str],
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Decrypt the given categories of one subject: values, and provenance of each field.
@@ -107,7 +125,7 @@ def read(
     provenance: dict[str, dict[str, Any]] = {}
     if not wanted:
         return data, provenance
-    cipher = keyring.cipher(session, subject.id)
+    cipher = keyring.cipher(session, subject_id)
     values = PersonalValue.__table__.c
     rows = session.execute(
         select(
@@ -118,7 +136,7 @@ def read(
             values.form,
             values.collected_at,
             values.provided_by_subject,
-        ).where(values.subject_id == subject.id, values.category.in_(wanted))
+        ).where(values.subject_id == subject_id, values.category.in_(wanted))
     )
     for row in rows:
         data.setdefault(row.category, {})[row.field] = cipher.decrypt(
@@ -133,10 +151,10 @@ def read(
     stored = storage_categories(policy)
     if stored.get("connections") in wanted:
         data[stored["connections"]] = _timed(
-            session, cipher, Connection, stored["connections"], subject.id
+            session, cipher, Connection, stored["connections"], subject_id
         )
     if stored.get("payments") in wanted:
-        data[stored["payments"]] = _timed(session, cipher, Payment, stored["payments"], subject.id)
+        data[stored["payments"]] = _timed(session, cipher, Payment, stored["payments"], subject_id)
     return data, provenance
 
 
