@@ -18,10 +18,6 @@ from tutela.policy.schema import Policy
 __all__ = ["add_principal", "deactivate_principal", "disclose", "report_access", "resolve"]
 
 
-def _audit(session: Session, policy: Policy, at: datetime, event: Event) -> None:
-    audit.record(session, [event], at=at, policy_version=policy.version)
-
-
 def add_principal(
     *,
     session: Session,
@@ -44,7 +40,7 @@ def add_principal(
         active_until=active_until,
     )
     key = service.issue_key(session=session, principal=principal, at=at)
-    _audit(
+    audit.log(
         session,
         policy,
         at,
@@ -60,7 +56,7 @@ def deactivate_principal(
 ) -> int:
     principal = service.get_principal(session=session, name=name)
     revoked = service.deactivate(session=session, principal=principal, at=at)
-    _audit(
+    audit.log(
         session,
         policy,
         at,
@@ -97,7 +93,7 @@ def disclose(
         recorded_by=actor.name,
         at=at,
     )
-    _audit(
+    audit.log(
         session,
         policy,
         at,
@@ -135,7 +131,7 @@ def report_access(
         description=description,
         at=at,
     )
-    _audit(
+    audit.log(
         session,
         policy,
         at,
@@ -164,7 +160,7 @@ def resolve(
     report = oversight.resolve_report(
         session=session, keyring=keyring, report_id=report_id, resolution=resolution, at=at
     )
-    _audit(
+    audit.log(
         session,
         policy,
         at,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tutela.audit import writer
 from tutela.audit.models import AuditEvent, AuditHead
 from tutela.db import utc_naive
+from tutela.policy.schema import Policy
 
 __all__ = [
     "GENESIS",
@@ -30,6 +31,8 @@ __all__ = [
     "VerifyReport",
     "ensure_head",
     "events",
+    "log",
+    "log_apart",
     "record",
     "record_apart",
     "verify",
@@ -120,6 +123,18 @@ def record_apart(
     share one commit (`audit.writer`).
     """
     return writer.append(engine, entries, at=at, policy_version=policy_version)
+
+
+def log(session: Session, policy: Policy, at: datetime, *entries: Event) -> None:
+    """`record` under the policy in force, in the caller's transaction: the events commit,
+    or roll back, with the change they describe."""
+    record(session, entries, at=at, policy_version=policy.version)
+
+
+def log_apart(session: Session, policy: Policy, at: datetime, *entries: Event) -> None:
+    """`record_apart` under the policy in force: the events stay whatever the caller does
+    next (its transaction must not have written yet)."""
+    record_apart(session.get_bind(), entries, at=at, policy_version=policy.version)
 
 
 # The columns in the order `_digest` hashes them, after `seq` and the time.

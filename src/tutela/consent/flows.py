@@ -16,10 +16,6 @@ from tutela.subjects.models import Subject
 __all__ = ["give", "object_to", "withdraw"]
 
 
-def _audit(session: Session, policy: Policy, at: datetime, event: Event) -> None:
-    audit.record(session, [event], at=at, policy_version=policy.version)
-
-
 def give(
     *,
     session: Session,
@@ -40,7 +36,7 @@ def give(
         channel=channel,
         expires_at=expires_at,
     )
-    _audit(
+    audit.log(
         session,
         policy,
         at,
@@ -52,7 +48,7 @@ def withdraw(
     *, session: Session, policy: Policy, actor: Actor, subject: Subject, purpose: str, at: datetime
 ) -> None:
     service.withdraw(session=session, subject_id=subject.id, purpose=purpose, at=at)
-    _audit(
+    audit.log(
         session,
         policy,
         at,
@@ -64,7 +60,7 @@ def object_to(
     *, session: Session, policy: Policy, actor: Actor, subject: Subject, scope: str, at: datetime
 ) -> None:
     service.object_to(session=session, subject_id=subject.id, scope=scope, at=at)
-    _audit(
+    audit.log(
         session,
         policy,
         at,

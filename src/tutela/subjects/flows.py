@@ -44,7 +44,7 @@ def read_for_purpose(
     """What `actor` may see of one subject for `purpose`; every attempt is audited."""
     subject = service.lookup(session=session, external_id=external_id)
     if subject is None:
-        _audit_apart(
+        audit.log_apart(
             session,
             policy,
             at,
@@ -63,7 +63,7 @@ def read_for_purpose(
         objections=objections,
         at=at,
     )
-    _audit_apart(  # recorded, and committed, before anything is decrypted
+    audit.log_apart(  # recorded, and committed, before anything is decrypted
         session,
         policy,
         at,
@@ -129,7 +129,7 @@ def write_records(
             at=at,
         )
         if not decision.granted:
-            _audit_apart(
+            audit.log_apart(
                 session,
                 policy,
                 at,
@@ -148,7 +148,7 @@ def write_records(
     if refused:
         raise InvalidInput(refused[0][1], location="kind")
     categories = {r.external_id: _categories_of(r, policy) for r in records}
-    _audit(
+    audit.log(
         session,
         policy,
         at,
@@ -191,7 +191,7 @@ def import_subjects(
         at=at,
         progress=progress,
     )
-    _audit(
+    audit.log(
         session,
         rules.policy,
         at,
@@ -231,7 +231,7 @@ def save_batches(
         totals["created"] += sum(w.created for w in written)
         totals["updated"] += sum(not w.created for w in written)
         progress(len(batch))
-    _audit(session, rules.policy, at, Event(actor.name, action, "done", detail=dict(totals)))
+    audit.log(session, rules.policy, at, Event(actor.name, action, "done", detail=dict(totals)))
     return totals
 
 
@@ -240,19 +240,9 @@ def erase_subject(
 ) -> None:
     """Delete a subject's rows and destroy its data key; the trail keeps that it happened."""
     service.erase(session=session, subject_id=subject_id)
-    _audit(
+    audit.log(
         session,
         policy,
         at,
         Event(actor.name, "erase", "done", subject_id=subject_id, reason=reason),
     )
-
-
-def _audit(session: Session, policy: Policy, at: datetime, *events: Event) -> None:
-    """Audit in the caller's transaction: the events commit, or roll back, with the change."""
-    audit.record(session, events, at=at, policy_version=policy.version)
-
-
-def _audit_apart(session: Session, policy: Policy, at: datetime, *events: Event) -> None:
-    """Audit in a transaction of its own: the events stay whatever the caller does next."""
-    audit.record_apart(session.get_bind(), events, at=at, policy_version=policy.version)
