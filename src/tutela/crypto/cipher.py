@@ -39,13 +39,15 @@ def _open(aead: AESGCM, blob: bytes, ad: bytes, what: str) -> bytes:
         raise DecryptionRefused(f"decryption refused for {what}") from None
 
 
-def wrap_key(wrapping_key: bytes, key: bytes, *, label: str) -> bytes:
+def wrap_key(wrapping_key: bytes | AESGCM, key: bytes, *, label: str) -> bytes:
     """Encrypt a key under another; `label` (a subject id or key name) is bound to it."""
-    return _seal(AESGCM(wrapping_key), key, b"tutela-wrap\x1f" + label.encode())
+    aead = wrapping_key if isinstance(wrapping_key, AESGCM) else AESGCM(wrapping_key)
+    return _seal(aead, key, b"tutela-wrap\x1f" + label.encode())
 
 
-def unwrap_key(wrapping_key: bytes, wrapped: bytes, *, label: str) -> bytes:
-    return _open(AESGCM(wrapping_key), wrapped, b"tutela-wrap\x1f" + label.encode(), f"key {label}")
+def unwrap_key(wrapping_key: bytes | AESGCM, wrapped: bytes, *, label: str) -> bytes:
+    aead = wrapping_key if isinstance(wrapping_key, AESGCM) else AESGCM(wrapping_key)
+    return _open(aead, wrapped, b"tutela-wrap\x1f" + label.encode(), f"key {label}")
 
 
 class SubjectCipher:
@@ -58,8 +60,10 @@ class SubjectCipher:
         self._aead = AESGCM(data_key)
 
     def encrypt(self, category: str, slot: str, value: object) -> bytes:
-        ad = associated_data(self.subject_id, category, slot)
-        return _seal(self._aead, orjson.dumps(value), ad)
+        # `associated_data` and `_seal`, inlined: this runs for every value of a bulk import.
+        nonce = os.urandom(NONCE_BYTES)
+        ad = f"{self.subject_id}\x1f{category}\x1f{slot}".encode()
+        return nonce + self._aead.encrypt(nonce, orjson.dumps(value), ad)
 
     def decrypt(self, category: str, slot: str, blob: bytes) -> object:
         ad = associated_data(self.subject_id, category, slot)

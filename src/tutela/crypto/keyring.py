@@ -32,10 +32,11 @@ ROTATION_BATCH = 5000
 
 
 class Keyring:
-    __slots__ = ("_index_key", "_notes", "master")
+    __slots__ = ("_index_key", "_master_aead", "_notes", "master")
 
     def __init__(self, master: MasterKey, index_key: bytes, notes_key: bytes) -> None:
         self.master = master
+        self._master_aead = AESGCM(master.material)
         self._index_key = index_key
         self._notes = AESGCM(notes_key)
 
@@ -44,6 +45,7 @@ class Keyring:
 
     def __setstate__(self, state) -> None:
         self.master, self._index_key = state
+        self._master_aead = AESGCM(self.master.material)
         self._notes = None
 
     def seal_note(self, text: str, *, label: str) -> bytes:
@@ -55,10 +57,10 @@ class Keyring:
     def new_data_key(self, subject_id: str) -> tuple[bytes, bytes]:
         """A fresh data key for a subject and its wrapped form, to store in `data_keys`."""
         key = secrets.token_bytes(DATA_KEY_BYTES)
-        return key, wrap_key(self.master.material, key, label=subject_id)
+        return key, wrap_key(self._master_aead, key, label=subject_id)
 
     def unwrap(self, subject_id: str, wrapped: bytes) -> bytes:
-        return unwrap_key(self.master.material, bytes(wrapped), label=subject_id)
+        return unwrap_key(self._master_aead, bytes(wrapped), label=subject_id)
 
     def blind_index(self, field: str, normalised: str) -> str:
         """Keyed HMAC of a normalised value: equal values match, nothing can be read back."""

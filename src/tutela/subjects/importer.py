@@ -184,11 +184,6 @@ class Prepared:
 def _validate(item: Item, rules: RecordRules) -> ValidRecord:
     if isinstance(item, InvalidInput):
         raise item
-    if isinstance(item, bytes):
-        try:
-            item = orjson.loads(item)
-        except orjson.JSONDecodeError:
-            raise InvalidInput("not valid JSON") from None
     return validate_record(item, rules)
 
 

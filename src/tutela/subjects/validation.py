@@ -17,7 +17,7 @@ from tutela.db import utc_naive
 from tutela.errors import InvalidInput
 from tutela.policy.schema import Category, Policy
 from tutela.subjects.schemas import SubjectRecord
-from tutela.subjects.values import ValueProblem, check_value, index_form
+from tutela.subjects.values import ValueProblem, checker, index_form
 
 __all__ = ["RecordRules", "ValidRecord", "validate_record"]
 
@@ -47,6 +47,7 @@ class RecordRules:
         self.purposes = set(policy.purpose_ids)
         self.record_categories = {c.id: c for c in policy.categories if c.storage == "record"}
         self.fields = {c.id: {f.id: f for f in c.fields} for c in policy.categories}
+        self.checkers = {c.id: {f.id: checker(f.type) for f in c.fields} for c in policy.categories}
         self.connection_category = _stored_as(policy, "connections")
         self.payment_category = _stored_as(policy, "payments")
         self.calling_code = policy.controller.default_calling_code
@@ -68,17 +69,17 @@ def _check_fields(
     if not isinstance(values, dict):
         raise InvalidInput("expected an object of field values", location=where)
     checked = {}
-    specs = rules.fields[category.id]
+    checks = rules.checkers[category.id]
     for name, value in values.items():
-        spec = specs.get(name)
-        if spec is None:
+        check = checks.get(name)
+        if check is None:
             known = ", ".join(f.id for f in category.fields)
             raise InvalidInput(
                 f"unknown field of category '{category.id}'; expected one of: {known}",
                 location=f"{where}.{name}",
             )
         try:
-            checked[name] = None if value is None else check_value(spec.type, value)
+            checked[name] = None if value is None else check(value)
         except ValueProblem as exc:
             raise InvalidInput(str(exc), location=f"{where}.{name}") from None
     return checked
@@ -99,9 +100,9 @@ def _timed(
     out = []
     for i, item in enumerate(items):
         where = f"{key}[{i}]"
-        rest = dict(item)
-        at = rest.pop("at", None)
-        kept = {name: rest.pop(name) for name in extras if name in rest}
+        at = item.get("at")
+        kept = {name: item[name] for name in extras if name in item}
+        rest = {k: v for k, v in item.items() if k != "at" and k not in kept}
         try:
             moment = _parse_datetime(at)
         except ValueError:
@@ -118,10 +119,18 @@ def _parse_datetime(value: object) -> datetime:
 
 
 def validate_record(raw: Any, rules: RecordRules) -> ValidRecord:
-    """A checked record, or InvalidInput naming the field (never the value)."""
+    """A checked record (from an object, a parsed dict or a JSON text), or InvalidInput
+    naming the field, never the value."""
     try:
-        record = raw if isinstance(raw, SubjectRecord) else SubjectRecord.model_validate(raw)
+        if isinstance(raw, SubjectRecord):
+            record = raw
+        elif isinstance(raw, bytes | str):  # a JSON line: parsed and checked in one pass
+            record = SubjectRecord.model_validate_json(raw)
+        else:
+            record = SubjectRecord.model_validate(raw)
     except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid":
+            raise InvalidInput("not valid JSON") from None
         location, message = _pydantic_location(exc)
         raise InvalidInput(message, location=location) from None
     policy = rules.policy

@@ -10,7 +10,7 @@ import re
 import socket
 from datetime import date
 
-__all__ = ["ValueProblem", "check_value", "index_form"]
+__all__ = ["ValueProblem", "check_value", "checker", "index_form"]
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()/]")
@@ -101,6 +101,11 @@ _CHECKS = {
 def check_value(field_type: str, value: object) -> object:
     """The value as stored (trimmed, canonical), or ValueProblem."""
     return _CHECKS[field_type](value)
+
+
+def checker(field_type: str):
+    """The check function of a field type, for callers that check many values of it."""
+    return _CHECKS[field_type]
 
 
 def index_form(field_type: str, value: str, *, calling_code: str) -> str:
