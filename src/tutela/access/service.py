@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
@@ -71,18 +71,21 @@ def issue_key(*, session: Session, principal: Principal, at: datetime) -> str:
     return key
 
 
+_principals, _keys = Principal.__table__.c, ApiKey.__table__.c
+_BY_KEY = (  # built once: every request runs it
+    select(_principals.name, _principals.roles, _principals.active_from, _principals.active_until)
+    .join_from(Principal.__table__, ApiKey.__table__, _keys.principal_id == _principals.id)
+    .where(_keys.key_hash == bindparam("key_hash"), _keys.revoked_at.is_(None))
+)
+
+
 def authenticate(*, session: Session, key: str) -> Actor | None:
     """The principal holding `key`, as an actor, if the key exists and is not revoked.
 
     Whether the principal is active (arrival, departure) is the gate's decision, so that a
     departed principal's attempt is refused with its reason and audited.
     """
-    principals, keys = Principal.__table__.c, ApiKey.__table__.c
-    row = session.execute(
-        select(principals.name, principals.roles, principals.active_from, principals.active_until)
-        .join_from(Principal.__table__, ApiKey.__table__, keys.principal_id == principals.id)
-        .where(keys.key_hash == hash_key(key), keys.revoked_at.is_(None))
-    ).first()
+    row = session.execute(_BY_KEY, {"key_hash": hash_key(key)}).first()
     return Actor(row.name, tuple(row.roles), row.active_from, row.active_until) if row else None
 
 

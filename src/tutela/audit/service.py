@@ -68,6 +68,13 @@ def _digest(prev_hash: str, seq: int, row: tuple) -> str:
     return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
 
 
+_INSERT_EVENTS = events_t.insert()
+_HEAD_FOR_UPDATE = (
+    select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID).with_for_update()
+)
+_MOVE_HEAD = update(head_t).where(head_t.c.id == HEAD_ID)
+
+
 def ensure_head(session: Session) -> None:
     """Start the chain (sequence 0, genesis hash) if the database has no head row."""
     if session.get(AuditHead, HEAD_ID) is None:
@@ -78,9 +85,7 @@ def ensure_head(session: Session) -> None:
 def _lock_head(session: Session) -> tuple[int, str]:
     """Read the head, locked until the transaction ends: FOR UPDATE on PostgreSQL; on SQLite
     the caller's write transaction already holds the writer lock (`db.session_scope`)."""
-    seq, last = session.execute(
-        select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID).with_for_update()
-    ).one()
+    seq, last = session.execute(_HEAD_FOR_UPDATE).one()
     return seq, last
 
 
@@ -107,8 +112,8 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
         rows.append({"seq": seq, "at": moment, **fields, "prev_hash": last, "hash": digest})
         last = digest
     if rows:
-        session.execute(events_t.insert(), rows)
-        session.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(seq=seq, hash=last))
+        session.execute(_INSERT_EVENTS, rows)
+        session.execute(_MOVE_HEAD, {"seq": seq, "hash": last})
     return seq
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import literal, or_, select, union_all, update
+from sqlalchemy import bindparam, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent, Objection
@@ -21,22 +21,25 @@ __all__ = [
 ]
 
 
+_consented = select(literal("consent").label("kind"), Consent.purpose.label("name")).where(
+    Consent.subject_id == bindparam("subject_id"),
+    Consent.given_at <= bindparam("at"),
+    or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > bindparam("at")),
+    or_(Consent.expires_at.is_(None), Consent.expires_at > bindparam("at")),
+)
+_objected = select(literal("objection"), Objection.scope).where(
+    Objection.subject_id == bindparam("subject_id"),
+    Objection.made_at <= bindparam("at"),
+    or_(Objection.withdrawn_at.is_(None), Objection.withdrawn_at > bindparam("at")),
+)
+_STANDING = union_all(_consented, _objected)  # built once: every read runs it
+
+
 def standing(*, session: Session, subject_id: str, at: datetime) -> tuple[set[str], set[str]]:
     """The purposes consented to and the scopes objected to at `at`, in one round trip."""
-    moment = utc_naive(at)
-    consents = select(literal("consent").label("kind"), Consent.purpose.label("name")).where(
-        Consent.subject_id == subject_id,
-        Consent.given_at <= moment,
-        or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > moment),
-        or_(Consent.expires_at.is_(None), Consent.expires_at > moment),
-    )
-    objections = select(literal("objection"), Objection.scope).where(
-        Objection.subject_id == subject_id,
-        Objection.made_at <= moment,
-        or_(Objection.withdrawn_at.is_(None), Objection.withdrawn_at > moment),
-    )
     purposes, scopes = set(), set()
-    for kind, name in session.execute(union_all(consents, objections)):
+    rows = session.execute(_STANDING, {"subject_id": subject_id, "at": utc_naive(at)})
+    for kind, name in rows:
         (purposes if kind == "consent" else scopes).add(name)
     return purposes, scopes
 

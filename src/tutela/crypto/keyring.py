@@ -31,6 +31,12 @@ DATA_KEY_BYTES = 32
 ROTATION_BATCH = 5000
 
 
+# Built once: every read runs it, and building a statement costs more than executing it.
+_WRAPPED_KEY = select(DataKey.__table__.c.wrapped).where(
+    DataKey.__table__.c.subject_id == bindparam("subject_id")
+)
+
+
 class Keyring:
     __slots__ = ("_index_key", "_master_aead", "_notes", "master")
 
@@ -68,7 +74,7 @@ class Keyring:
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()[:32]
 
     def cipher(self, session: Session, subject_id: str) -> SubjectCipher:
-        wrapped = session.scalar(select(DataKey.wrapped).where(DataKey.subject_id == subject_id))
+        wrapped = session.scalar(_WRAPPED_KEY, {"subject_id": subject_id})
         if wrapped is None:
             raise NotFound("the subject has no data key (erased)")
         return SubjectCipher(subject_id, self.unwrap(subject_id, wrapped))

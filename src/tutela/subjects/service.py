@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent
@@ -81,6 +81,31 @@ def save(
     return rows.written, refused
 
 
+# The statements of every read, built once: building one costs more than running it.
+_values_c = PersonalValue.__table__.c
+_LOOKUP = select(subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind).where(
+    subjects_t.c.external_id == bindparam("external_id")
+)
+_VALUES = select(
+    _values_c.category,
+    _values_c.field,
+    _values_c.ciphertext,
+    _values_c.source,
+    _values_c.form,
+    _values_c.collected_at,
+    _values_c.provided_by_subject,
+).where(
+    _values_c.subject_id == bindparam("subject_id"),
+    _values_c.category.in_(bindparam("categories", expanding=True)),
+)
+_TIMED = {
+    model: select(model.__table__)
+    .where(model.__table__.c.subject_id == bindparam("subject_id"))
+    .order_by(model.__table__.c.at)
+    for model in (Connection, Payment)
+}
+
+
 class SubjectRef(NamedTuple):
     id: str
     external_id: str
@@ -89,11 +114,7 @@ class SubjectRef(NamedTuple):
 
 def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
     """A subject's id and kind, with one light query: what every read needs first."""
-    row = session.execute(
-        select(subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind).where(
-            subjects_t.c.external_id == external_id
-        )
-    ).first()
+    row = session.execute(_LOOKUP, {"external_id": external_id}).first()
     return SubjectRef(*row) if row else None
 
 
@@ -126,18 +147,7 @@ def read(
     if not wanted:
         return data, provenance
     cipher = keyring.cipher(session, subject_id)
-    values = PersonalValue.__table__.c
-    rows = session.execute(
-        select(
-            values.category,
-            values.field,
-            values.ciphertext,
-            values.source,
-            values.form,
-            values.collected_at,
-            values.provided_by_subject,
-        ).where(values.subject_id == subject_id, values.category.in_(wanted))
-    )
+    rows = session.execute(_VALUES, {"subject_id": subject_id, "categories": list(wanted)})
     for row in rows:
         data.setdefault(row.category, {})[row.field] = cipher.decrypt(
             row.category, row.field, row.ciphertext
@@ -159,10 +169,7 @@ def read(
 
 
 def _timed(session: Session, cipher, model, category: str, subject_id: str) -> list[dict[str, Any]]:
-    table = model.__table__
-    rows = session.execute(
-        select(table).where(table.c.subject_id == subject_id).order_by(table.c.at)
-    )
+    rows = session.execute(_TIMED[model], {"subject_id": subject_id})
     out = []
     for row in rows:
         item = {"at": row.at.isoformat() + "Z"}
