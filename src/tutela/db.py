@@ -111,7 +111,8 @@ def holds_writer_lock(engine: Engine) -> bool:
     return lock is not None and lock._owner == threading.get_ident()
 
 
-_sessionmakers: weakref.WeakKeyDictionary[Engine, sessionmaker] = weakref.WeakKeyDictionary()
+# One factory for every engine: each sessionmaker is a new class, costly to set up.
+_Session = sessionmaker(expire_on_commit=False)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -139,11 +140,7 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     and reads its snapshot while writers go on.
     """
     lock = _writer_locks.get(engine) if write else None
-    with (
-        lock.hold() if lock else nullcontext(),
-        sessionmaker(engine, expire_on_commit=False)() as session,
-        session.begin(),
-    ):
+    with lock.hold() if lock else nullcontext(), _Session(bind=engine) as session, session.begin():
         yield session
 
 
