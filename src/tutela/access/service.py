@@ -85,7 +85,7 @@ def authenticate(*, session: Session, key: str) -> Actor | None:
     Whether the principal is active (arrival, departure) is the gate's decision, so that a
     departed principal's attempt is refused with its reason and audited.
     """
-    row = session.execute(_BY_KEY, {"key_hash": hash_key(key)}).first()
+    row = session.connection().execute(_BY_KEY, {"key_hash": hash_key(key)}).first()
     return Actor(row.name, tuple(row.roles), row.active_from, row.active_until) if row else None
 
 

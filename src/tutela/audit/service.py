@@ -85,7 +85,7 @@ def ensure_head(session: Session) -> None:
 def _lock_head(session: Session) -> tuple[int, str]:
     """Read the head, locked until the transaction ends: FOR UPDATE on PostgreSQL; on SQLite
     the caller's write transaction already holds the writer lock (`db.session_scope`)."""
-    seq, last = session.execute(_HEAD_FOR_UPDATE).one()
+    seq, last = session.connection().execute(_HEAD_FOR_UPDATE).one()
     return seq, last
 
 
@@ -112,8 +112,8 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
         rows.append({"seq": seq, "at": moment, **fields, "prev_hash": last, "hash": digest})
         last = digest
     if rows:
-        session.execute(_INSERT_EVENTS, rows)
-        session.execute(_MOVE_HEAD, {"seq": seq, "hash": last})
+        session.connection().execute(_INSERT_EVENTS, rows)
+        session.connection().execute(_MOVE_HEAD, {"seq": seq, "hash": last})
     return seq
 
 

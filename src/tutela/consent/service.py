@@ -38,7 +38,7 @@ _STANDING = union_all(_consented, _objected)  # built once: every read runs it
 def standing(*, session: Session, subject_id: str, at: datetime) -> tuple[set[str], set[str]]:
     """The purposes consented to and the scopes objected to at `at`, in one round trip."""
     purposes, scopes = set(), set()
-    rows = session.execute(_STANDING, {"subject_id": subject_id, "at": utc_naive(at)})
+    rows = session.connection().execute(_STANDING, {"subject_id": subject_id, "at": utc_naive(at)})
     for kind, name in rows:
         (purposes if kind == "consent" else scopes).add(name)
     return purposes, scopes

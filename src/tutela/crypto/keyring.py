@@ -74,7 +74,7 @@ class Keyring:
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()[:32]
 
     def cipher(self, session: Session, subject_id: str) -> SubjectCipher:
-        wrapped = session.scalar(_WRAPPED_KEY, {"subject_id": subject_id})
+        wrapped = session.connection().scalar(_WRAPPED_KEY, {"subject_id": subject_id})
         if wrapped is None:
             raise NotFound("the subject has no data key (erased)")
         return SubjectCipher(subject_id, self.unwrap(subject_id, wrapped))

@@ -114,7 +114,7 @@ class SubjectRef(NamedTuple):
 
 def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
     """A subject's id and kind, with one light query: what every read needs first."""
-    row = session.execute(_LOOKUP, {"external_id": external_id}).first()
+    row = session.connection().execute(_LOOKUP, {"external_id": external_id}).first()
     return SubjectRef(*row) if row else None
 
 
@@ -147,7 +147,9 @@ def read(
     if not wanted:
         return data, provenance
     cipher = keyring.cipher(session, subject_id)
-    rows = session.execute(_VALUES, {"subject_id": subject_id, "categories": list(wanted)})
+    rows = session.connection().execute(
+        _VALUES, {"subject_id": subject_id, "categories": list(wanted)}
+    )
     for row in rows:
         data.setdefault(row.category, {})[row.field] = cipher.decrypt(
             row.category, row.field, row.ciphertext
@@ -169,7 +171,7 @@ def read(
 
 
 def _timed(session: Session, cipher, model, category: str, subject_id: str) -> list[dict[str, Any]]:
-    rows = session.execute(_TIMED[model], {"subject_id": subject_id})
+    rows = session.connection().execute(_TIMED[model], {"subject_id": subject_id})
     out = []
     for row in rows:
         item = {"at": row.at.isoformat() + "Z"}
