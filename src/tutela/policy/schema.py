@@ -7,7 +7,8 @@ are checked by `Policy` itself so that the error names the exact key path.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from functools import cached_property
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -273,20 +274,28 @@ class Policy(_Strict):
 
     # Lookups -------------------------------------------------------------------------------
 
+    @cached_property
+    def _by_id(self) -> dict[str, dict[str, Any]]:
+        """Each section by id: the gate looks these up on every request."""
+        return {
+            section: {item.id: item for item in getattr(self, section)}
+            for section in ("categories", "purposes", "sources", "forms", "recipients")
+        }
+
     def category(self, category_id: str) -> Category | None:
-        return next((c for c in self.categories if c.id == category_id), None)
+        return self._by_id["categories"].get(category_id)
 
     def purpose(self, purpose_id: str) -> Purpose | None:
-        return next((p for p in self.purposes if p.id == purpose_id), None)
+        return self._by_id["purposes"].get(purpose_id)
 
     def source(self, source_id: str) -> Source | None:
-        return next((s for s in self.sources if s.id == source_id), None)
+        return self._by_id["sources"].get(source_id)
 
     def form(self, form_id: str) -> Form | None:
-        return next((f for f in self.forms if f.id == form_id), None)
+        return self._by_id["forms"].get(form_id)
 
     def recipient(self, recipient_id: str) -> Recipient | None:
-        return next((r for r in self.recipients if r.id == recipient_id), None)
+        return self._by_id["recipients"].get(recipient_id)
 
     @property
     def kind_ids(self) -> list[str]:
