@@ -17,6 +17,9 @@ from tutela.consent.cli import app as consents_app
 from tutela.crypto.cli import app as keys_app
 from tutela.errors import TutelaError
 from tutela.policy.cli import app as policy_app
+from tutela.retention.cli import app as retention_app
+from tutela.retention.cli import holds_app
+from tutela.retention.cli import stats as retention_stats
 from tutela.subjects.cli import app as subjects_app
 from tutela.subjects.cli import demo
 
@@ -34,6 +37,9 @@ app.add_typer(access_app, name="access")
 app.add_typer(disclosures_app, name="disclosures")
 app.add_typer(audit_app, name="audit")
 app.add_typer(consents_app, name="consents")
+app.add_typer(retention_app, name="retention")
+app.add_typer(holds_app, name="holds")
+app.command("stats")(retention_stats)
 app.command()(demo)
 
 

@@ -5,10 +5,12 @@ from tutela.audit.models import AuditEvent, AuditHead
 from tutela.consent.models import Consent, Objection
 from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import Base
+from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
 __all__ = [
     "AccessReport",
+    "AnonymisedCount",
     "ApiKey",
     "AuditEvent",
     "AuditHead",
@@ -17,6 +19,7 @@ __all__ = [
     "Consent",
     "DataKey",
     "Disclosure",
+    "LegalHold",
     "Objection",
     "Payment",
     "PersonalValue",

@@ -47,6 +47,7 @@ class Decision:
     allowed: tuple[str, ...]
     withheld: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    archive: bool = False  # may also read what is in the intermediate archive (§9)
 
     @property
     def granted(self) -> bool:
@@ -110,7 +111,11 @@ def authorize(
             withheld[category] = f"no role of the principal may use it for '{purpose}'"
         else:
             allowed.append(category)
-    return Decision(purpose, tuple(allowed), withheld, _refusal(allowed, withheld))
+    archive = spec.archive and (
+        actor.roles is None
+        or any((r := policy.recipient(role)) and r.archive_access for role in actor.roles)
+    )
+    return Decision(purpose, tuple(allowed), withheld, _refusal(allowed, withheld), archive)
 
 
 def _write(

@@ -85,6 +85,7 @@ def read_for_purpose(
         policy=policy,
         subject_id=subject.id,
         categories=decision.allowed,
+        archived=decision.archive,
     )
     return SubjectView(
         id=subject.id,

@@ -74,6 +74,9 @@ class PersonalValue(Base):
     form: Mapped[str | None] = mapped_column(String(64))
     collected_at: Mapped[datetime] = mapped_column(DateTime)
     provided_by_subject: Mapped[bool] = mapped_column(Boolean)
+    # Set when the value moves to the intermediate archive (§9): from then on only archive
+    # purposes of roles with archive access read it.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Connection(Base):
@@ -97,3 +100,4 @@ class Payment(Base):
     at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     retain_consent: Mapped[bool] = mapped_column(Boolean)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent
@@ -97,12 +97,18 @@ _VALUES = select(
 ).where(
     _values_c.subject_id == bindparam("subject_id"),
     _values_c.category.in_(bindparam("categories", expanding=True)),
+    or_(_values_c.archived_at.is_(None), bindparam("archived")),
 )
 _TIMED = {
-    model: select(model.__table__)
-    .where(model.__table__.c.subject_id == bindparam("subject_id"))
-    .order_by(model.__table__.c.at)
-    for model in (Connection, Payment)
+    Connection: select(Connection.__table__)
+    .where(Connection.__table__.c.subject_id == bindparam("subject_id"))
+    .order_by(Connection.__table__.c.at),
+    Payment: select(Payment.__table__)
+    .where(
+        Payment.__table__.c.subject_id == bindparam("subject_id"),
+        or_(Payment.__table__.c.archived_at.is_(None), bindparam("archived")),
+    )
+    .order_by(Payment.__table__.c.at),
 }
 
 
@@ -136,10 +142,12 @@ def read(
     policy: Policy,
     subject_id: str,
     categories: Sequence[str],
+    archived: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Decrypt the given categories of one subject: values, and provenance of each field.
 
-    Callers decide which categories through the authorisation gate; this function does not.
+    Callers decide which categories, and whether the intermediate archive is included, through
+    the authorisation gate; this function does not.
     """
     wanted = set(categories)
     data: dict[str, Any] = {}
@@ -148,7 +156,7 @@ def read(
         return data, provenance
     cipher = keyring.cipher(session, subject_id)
     rows = session.connection().execute(
-        _VALUES, {"subject_id": subject_id, "categories": list(wanted)}
+        _VALUES, {"subject_id": subject_id, "categories": list(wanted), "archived": archived}
     )
     for row in rows:
         data.setdefault(row.category, {})[row.field] = cipher.decrypt(
@@ -163,15 +171,24 @@ def read(
     stored = storage_categories(policy)
     if stored.get("connections") in wanted:
         data[stored["connections"]] = _timed(
-            session, cipher, Connection, stored["connections"], subject_id
+            session, cipher, Connection, stored["connections"], subject_id, archived
         )
     if stored.get("payments") in wanted:
-        data[stored["payments"]] = _timed(session, cipher, Payment, stored["payments"], subject_id)
+        data[stored["payments"]] = _timed(
+            session, cipher, Payment, stored["payments"], subject_id, archived
+        )
     return data, provenance
 
 
-def _timed(session: Session, cipher, model, category: str, subject_id: str) -> list[dict[str, Any]]:
-    rows = session.connection().execute(_TIMED[model], {"subject_id": subject_id})
+def _timed(
+    session: Session, cipher, model, category: str, subject_id: str, archived: bool
+) -> list[dict[str, Any]]:
+    params = (
+        {"subject_id": subject_id, "archived": archived}
+        if model is Payment
+        else {"subject_id": subject_id}
+    )
+    rows = session.connection().execute(_TIMED[model], params)
     out = []
     for row in rows:
         item = {"at": row.at.isoformat() + "Z"}

@@ -1,0 +1,260 @@
+"""`tutela retention` (plan, forecast, run), `tutela holds` and `tutela stats`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from tutela.access.gate import Actor
+from tutela.audit import service as audit
+from tutela.audit.service import Event
+from tutela.cli_support import (
+    AsOfOption,
+    DbOption,
+    JsonOption,
+    console,
+    load_context,
+    parse_day,
+    print_json,
+    progress_bar,
+)
+from tutela.clock import now, today
+from tutela.db import session_scope
+from tutela.retention import flows, service
+from tutela.retention.models import AnonymisedCount, LegalHold
+from tutela.retention.schedule import add_months
+from tutela.subjects import service as subjects
+
+app = typer.Typer(help="Retention (§9): plan, forecast and run.", no_args_is_help=True)
+holds_app = typer.Typer(help="Legal holds that suspend deletion.", no_args_is_help=True)
+
+
+def _as_of(value: str | None) -> date:
+    return parse_day(value) or today()
+
+
+@app.command()
+def plan(as_of: AsOfOption = None, db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Every action due at a date: subject, category, action, rule, anchor and due date."""
+    day = _as_of(as_of)
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        due = service.plan(session=session, policy=ctx.policy, as_of=day)
+    if json_output:
+        print_json([d.as_dict() for d in due])
+        return
+    table = Table(
+        "external id",
+        "category",
+        "action",
+        "rule",
+        "anchor",
+        "due",
+        "skipped",
+        title=f"{len(due)} actions due at {day}",
+    )
+    for d in due:
+        row = d.as_dict()
+        table.add_row(
+            d.external_id,
+            d.category,
+            d.action,
+            d.rule,
+            row["anchor"],
+            row["due"],
+            row["skipped"] or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def forecast(
+    from_: Annotated[str | None, typer.Option("--from", help="First day (default: today).")] = None,
+    months: Annotated[int, typer.Option(min=1, max=120, help="How many months.")] = 12,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """How many actions fall due in each month ahead (overdue ones count in the first)."""
+    start = parse_day(from_, "--from") or today()
+    horizon = add_months(start, months)
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        due = service.plan(session=session, policy=ctx.policy, as_of=horizon)
+    counts = Counter()
+    for d in due:
+        month = max(d.due, start).strftime("%Y-%m")
+        counts[(month, d.action)] += 1
+    rows = [
+        {
+            "month": (m := add_months(start.replace(day=1), i).strftime("%Y-%m")),
+            **{a: counts[(m, a)] for a in ("archive", "delete", "anonymise")},
+        }
+        for i in range(months)
+    ]
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("month", "archive", "delete", "anonymise", title="Retention forecast")
+    for r in rows:
+        table.add_row(r["month"], str(r["archive"]), str(r["delete"]), str(r["anonymise"]))
+    console.print(table)
+
+
+@app.command()
+def run(
+    as_of: AsOfOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, change nothing.")] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Archive, delete and anonymise what is due; safe to repeat and to interrupt."""
+    day = _as_of(as_of)
+    with (
+        load_context(db) as ctx,
+        progress_bar("retention", None, enabled=not json_output) as advance,
+    ):
+        report = flows.run(
+            engine=ctx.engine,
+            policy=ctx.policy,
+            actor=Actor.console(),
+            as_of=day,
+            at=now(),
+            dry_run=dry_run,
+            progress=advance,
+        )
+    if json_output:
+        print_json(report.as_dict())
+        return
+    verb = "would be" if dry_run else "were"
+    for (rule, action), n in sorted(report.actions.items()):
+        done = {"archive": "archived", "delete": "deleted", "anonymise": "anonymised"}[action]
+        console.print(f"{rule}: {n} subject(s) {verb} {done}")
+    console.print(
+        f"{report.skipped_for_holds} skipped for legal holds; "
+        f"{report.subjects_removed} subjects left with nothing removed"
+    )
+
+
+def stats(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """What anonymisation left: counts by kind, source and month of first contact."""
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        rows = session.execute(
+            select(
+                AnonymisedCount.kind,
+                AnonymisedCount.source,
+                AnonymisedCount.month,
+                func.sum(AnonymisedCount.count),
+            )
+            .group_by(AnonymisedCount.kind, AnonymisedCount.source, AnonymisedCount.month)
+            .order_by(AnonymisedCount.month, AnonymisedCount.kind, AnonymisedCount.source)
+        ).all()
+    data = [{"kind": k, "source": s, "month": m, "count": int(n)} for k, s, m, n in rows]
+    if json_output:
+        print_json(data)
+        return
+    table = Table("month", "kind", "source", "people", title="Anonymised statistics")
+    for r in data:
+        table.add_row(r["month"], r["kind"], r["source"], str(r["count"]))
+    console.print(table)
+
+
+@holds_app.command("add")
+def add_hold(
+    external_id: str,
+    purpose: Annotated[str, typer.Option(help="debt_disputes or legal_archiving.")],
+    reference: Annotated[str, typer.Option(help="The case reference (no personal data).")],
+    category: Annotated[list[str] | None, typer.Option(help="Only these (default: all).")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Suspend deletion and anonymisation of a subject's data (a debt, a dispute)."""
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        subject = subjects.get(session=session, external_id=external_id)
+        actor = Actor.console()
+        hold = service.place_hold(
+            session=session,
+            policy=ctx.policy,
+            subject_id=subject.id,
+            categories=category or [],
+            purpose=purpose,
+            reference=reference,
+            by=actor.name,
+            at=now(),
+        )
+        audit.log(
+            session,
+            ctx.policy,
+            now(),
+            Event(
+                actor.name,
+                "place_hold",
+                "done",
+                subject_id=subject.id,
+                categories=hold.categories,
+                purpose=purpose,
+                detail={"hold": hold.id},
+            ),
+        )
+        result = {"id": hold.id, "external_id": external_id, "categories": hold.categories}
+    if json_output:
+        print_json(result)
+    else:
+        console.print(f"legal hold {result['id']} placed on {external_id}")
+
+
+@holds_app.command("list")
+def list_holds(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Active legal holds."""
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        rows = [
+            {
+                "id": h.id,
+                "subject_id": h.subject_id,
+                "categories": h.categories,
+                "purpose": h.purpose,
+                "reference": h.reference,
+                "placed_at": h.placed_at,
+                "placed_by": h.placed_by,
+            }
+            for h in session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None)))
+        ]
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("id", "purpose", "reference", "categories", "placed", title="Legal holds")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["purpose"],
+            r["reference"],
+            ", ".join(r["categories"]) or "all",
+            f"{r['placed_at']:%Y-%m-%d}",
+        )
+    console.print(table)
+
+
+@holds_app.command("release")
+def release_hold(hold_id: int, db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Lift a legal hold: the retention rules apply again at the next run."""
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        actor = Actor.console()
+        hold = service.release_hold(session=session, hold_id=hold_id, by=actor.name, at=now())
+        audit.log(
+            session,
+            ctx.policy,
+            now(),
+            Event(
+                actor.name,
+                "release_hold",
+                "done",
+                subject_id=hold.subject_id,
+                detail={"hold": hold.id},
+            ),
+        )
+    if json_output:
+        print_json({"id": hold_id, "released": True})
+    else:
+        console.print(f"legal hold {hold_id} released")
