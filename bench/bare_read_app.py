@@ -50,16 +50,21 @@ def read(external_id: str, purpose: str, authorization: str = Header()) -> Respo
         digest = hashlib.sha256(authorization.removeprefix("Bearer ").encode()).hexdigest()
         if conn.execute("SELECT 1 FROM api_keys WHERE key_hash = ?", (digest,)).fetchone() is None:
             raise HTTPException(401)
-        row = conn.execute("SELECT id FROM subjects WHERE external_id = ?", (external_id,)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM subjects WHERE external_id = ?", (external_id,)
+        ).fetchone()
         if row is None:
             raise HTTPException(404)
         sid = row[0]
-        (wrapped,) = conn.execute("SELECT wrapped FROM data_keys WHERE subject_id = ?", (sid,)).fetchone()
+        (wrapped,) = conn.execute(
+            "SELECT wrapped FROM data_keys WHERE subject_id = ?", (sid,)
+        ).fetchone()
         aead = AESGCM(_open(MASTER, wrapped, b"tutela-wrap\x1f" + sid.encode()))
         data: dict = {"identification": {}, "technical": []}
         for category, field, blob in conn.execute(
             "SELECT category, field, ciphertext FROM personal_data WHERE subject_id = ? "
-            "AND category IN ('identification', 'technical', 'cookies')", (sid,)
+            "AND category IN ('identification', 'technical', 'cookies')",
+            (sid,),
         ):
             ad = f"{sid}\x1f{category}\x1f{field}".encode()
             data.setdefault(category, {})[field] = orjson.loads(_open(aead, blob, ad))
@@ -79,8 +84,10 @@ def read(external_id: str, purpose: str, authorization: str = Header()) -> Respo
             _audit(conn, sid, purpose)
         finally:
             fcntl.flock(write_file, fcntl.LOCK_UN)
-    return Response(orjson.dumps({"external_id": external_id, "purpose": purpose, "data": data}),
-                    media_type="application/json")
+    return Response(
+        orjson.dumps({"external_id": external_id, "purpose": purpose, "data": data}),
+        media_type="application/json",
+    )
 
 
 def _audit(conn: sqlite3.Connection, sid: str, purpose: str) -> None:
@@ -88,7 +95,17 @@ def _audit(conn: sqlite3.Connection, sid: str, purpose: str) -> None:
     try:
         seq, last = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-        fields = ["bench", "read", sid, "identification,technical", purpose, "allowed", "", "bench", {}]
+        fields = [
+            "bench",
+            "read",
+            sid,
+            "identification,technical",
+            purpose,
+            "allowed",
+            "",
+            "bench",
+            {},
+        ]
         digest = hashlib.sha256(last.encode() + orjson.dumps([seq + 1, stamp, *fields])).hexdigest()
         conn.execute(
             "INSERT INTO audit_events (seq, at, principal, action, subject_id, categories, purpose,"

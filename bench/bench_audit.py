@@ -29,8 +29,14 @@ BATCH = 1000
 
 def events(n: int) -> list[Event]:
     return [
-        Event(f"principal-{i % 50}", "read", "allowed", subject_id=f"{i:032x}",
-              categories=("identification", "technical"), purpose="support")
+        Event(
+            f"principal-{i % 50}",
+            "read",
+            "allowed",
+            subject_id=f"{i:032x}",
+            categories=("identification", "technical"),
+            purpose="support",
+        )
         for i in range(n)
     ]
 
@@ -68,8 +74,17 @@ def bare_append(path: Path, batch_list: list[list[Event]]) -> float:
         rows = []
         for e in batch:
             seq += 1
-            fields = [e.principal, e.action, e.subject_id, ",".join(sorted(e.categories)),
-                      e.purpose, e.outcome, e.reason, "bench", e.detail]
+            fields = [
+                e.principal,
+                e.action,
+                e.subject_id,
+                ",".join(sorted(e.categories)),
+                e.purpose,
+                e.outcome,
+                e.reason,
+                "bench",
+                e.detail,
+            ]
             digest = hashlib.sha256(
                 last.encode() + orjson.dumps([seq, stamp, *fields], option=orjson.OPT_SORT_KEYS)
             ).hexdigest()
@@ -104,8 +119,9 @@ def bare_verify(path: Path) -> float:
         "policy_version, detail, prev_hash, hash FROM audit_events ORDER BY seq"
     )
     for seq, at, *fields, detail, prev_hash, stored in cursor:
-        payload = orjson.dumps([seq, at, *fields, orjson.loads(detail)],
-                               option=orjson.OPT_SORT_KEYS)
+        payload = orjson.dumps(
+            [seq, at, *fields, orjson.loads(detail)], option=orjson.OPT_SORT_KEYS
+        )
         if prev_hash != prev or hashlib.sha256(prev.encode() + payload).hexdigest() != stored:
             raise SystemExit(f"bare verify: chain broken at {seq}")
         prev = stored
@@ -129,10 +145,14 @@ def main() -> None:
     n = args.events
     print(f"Audit trail, SQLite, {n:,} events (appends in batches of {BATCH:,})")
     print(f"{'':22}{'tutela/s':>12}{'bare/s':>12}{'ratio':>8}{'target':>12}")
-    print(f"{'append (events)':22}{n / t_append:>12,.0f}{n / b_append:>12,.0f}"
-          f"{b_append / t_append:>8.2f}{'>= 20,000':>12}")
-    print(f"{'verify (events)':22}{checked / t_verify:>12,.0f}{n / b_verify:>12,.0f}"
-          f"{b_verify / t_verify:>8.2f}{'>= 200,000':>12}")
+    print(
+        f"{'append (events)':22}{n / t_append:>12,.0f}{n / b_append:>12,.0f}"
+        f"{b_append / t_append:>8.2f}{'>= 20,000':>12}"
+    )
+    print(
+        f"{'verify (events)':22}{checked / t_verify:>12,.0f}{n / b_verify:>12,.0f}"
+        f"{b_verify / t_verify:>8.2f}{'>= 200,000':>12}"
+    )
 
 
 if __name__ == "__main__":

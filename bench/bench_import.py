@@ -62,7 +62,11 @@ def make_records(count: int, seed: int = 1) -> list[dict]:
                 "provided_by_subject": ["identification"],
                 "lifecycle": {"first_contact_at": "2022-05-01", "last_contact_at": "2023-03-01"},
                 "consents": [
-                    {"purpose": "profiling", "given_at": "2023-03-01T10:00:00Z", "channel": "web_form"}
+                    {
+                        "purpose": "profiling",
+                        "given_at": "2023-03-01T10:00:00Z",
+                        "channel": "web_form",
+                    }
                 ],
                 "connections": [
                     {
@@ -74,8 +78,12 @@ def make_records(count: int, seed: int = 1) -> list[dict]:
                     for h in range(3)
                 ],
                 "payments": [
-                    {"at": "2023-02-10T12:00:00Z", "method": "card", "card_last4": "4242",
-                     "retain_consent": False}
+                    {
+                        "at": "2023-02-10T12:00:00Z",
+                        "method": "card",
+                        "card_last4": "4242",
+                        "retain_consent": False,
+                    }
                 ],
                 "enriched": {"segment": "smb", "score": 0.7},
             }
@@ -97,7 +105,10 @@ def run_product(source: Path, workdir: Path) -> float:
     started = time.perf_counter()
     with session_scope(ctx.engine) as session:
         report = import_file(
-            session=session, keyring=ctx.keyring(session), rules=ctx.rules, path=source,
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            path=source,
             at=now(),
         )
     elapsed = time.perf_counter() - started
@@ -160,19 +171,40 @@ def run_bare(source: Path, workdir: Path, batch: int = 2000) -> float:
             wrapped = nonce + master.encrypt(nonce, key, b"tutela-wrap\x1f" + sid.encode())
             aead = AESGCM(key)
             life = r["lifecycle"]
-            tables["s"].append((sid, r["external_id"], r["kind"], r["source"], stamp, stamp,
-                                life["first_contact_at"], life["last_contact_at"]))
+            tables["s"].append(
+                (
+                    sid,
+                    r["external_id"],
+                    r["kind"],
+                    r["source"],
+                    stamp,
+                    stamp,
+                    life["first_contact_at"],
+                    life["last_contact_at"],
+                )
+            )
             tables["k"].append((sid, wrapped, "bench"))
             for category in ("identification", "enriched"):
                 for field, value in r[category].items():
                     index = None
                     if field in ("email", "phone"):
                         normal = value.casefold() if field == "email" else value.replace(" ", "")
-                        index = hmac.new(index_key, f"{field}\x1f{normal}".encode(),
-                                         hashlib.sha256).hexdigest()[:32]
-                    tables["v"].append((sid, category, field,
-                                        _seal(aead, value, _aad(sid, category, field)), index,
-                                        r["source"], None, stamp, category == "identification"))
+                        index = hmac.new(
+                            index_key, f"{field}\x1f{normal}".encode(), hashlib.sha256
+                        ).hexdigest()[:32]
+                    tables["v"].append(
+                        (
+                            sid,
+                            category,
+                            field,
+                            _seal(aead, value, _aad(sid, category, field)),
+                            index,
+                            r["source"],
+                            None,
+                            stamp,
+                            category == "identification",
+                        )
+                    )
             for c in r["connections"]:
                 at = _utc(c.pop("at"))
                 tables["c"].append((sid, at, _seal(aead, c, _aad(sid, "technical", at))))
@@ -181,8 +213,9 @@ def run_bare(source: Path, workdir: Path, batch: int = 2000) -> float:
                 retain = p.pop("retain_consent")
                 tables["p"].append((sid, at, _seal(aead, p, _aad(sid, "banking", at)), retain))
             for consent in r["consents"]:
-                tables["n"].append((sid, consent["purpose"], _utc(consent["given_at"]),
-                                    consent["channel"]))
+                tables["n"].append(
+                    (sid, consent["purpose"], _utc(consent["given_at"]), consent["channel"])
+                )
             count += 1
             if count % batch == 0:
                 flush()
@@ -212,8 +245,10 @@ def main() -> None:
                 times.append(runner(source, workdir))
         p_rate = args.subjects / statistics.median(product)
         b_rate = args.subjects / statistics.median(bare)
-    print(f"Import of {args.subjects:,} subjects (3 connections, 1 payment, 1 consent each), "
-          f"SQLite, median of {args.runs} runs")
+    print(
+        f"Import of {args.subjects:,} subjects (3 connections, 1 payment, 1 consent each), "
+        f"SQLite, median of {args.runs} runs"
+    )
     print(f"{'':24}{'seconds':>10}{'subjects/s':>14}")
     print(f"{'tutela subjects import':24}{statistics.median(product):>10.2f}{p_rate:>14,.0f}")
     print(f"{'bare script':24}{statistics.median(bare):>10.2f}{b_rate:>14,.0f}")

@@ -26,7 +26,6 @@ import urllib.request
 from pathlib import Path
 
 from bench_import import make_records
-
 from tutela.access.flows import add_principal
 from tutela.access.gate import Actor
 from tutela.bootstrap import initialise
@@ -58,18 +57,27 @@ def prepare(workdir: Path, subjects: int) -> tuple[Path, str, str]:
         for record in make_records(subjects):
             handle.write(json.dumps(record) + "\n")
     with session_scope(ctx.engine) as session:
-        import_file(session=session, keyring=ctx.keyring(session), rules=ctx.rules, path=source,
-                    at=now())
-        _, key = add_principal(session=session, policy=ctx.policy, actor=Actor.console(),
-                               name="bench-app", roles=["application"], active_from=None,
-                               active_until=None, at=now())
+        import_file(
+            session=session, keyring=ctx.keyring(session), rules=ctx.rules, path=source, at=now()
+        )
+        _, key = add_principal(
+            session=session,
+            policy=ctx.policy,
+            actor=Actor.console(),
+            name="bench-app",
+            roles=["application"],
+            active_from=None,
+            active_until=None,
+            at=now(),
+        )
     ctx.engine.dispose()
     return db, key, read_key_file(workdir / "tutela.key").to_text()
 
 
 def serve(command: list[str], env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/docs", timeout=1)
@@ -82,14 +90,24 @@ def serve(command: list[str], env: dict, port: int) -> subprocess.Popen:
 
 def drive(port: int, seconds: int, subjects: int, key: str) -> tuple[float, float, int]:
     """(requests per second, p99 latency in ms, non-2xx responses) measured by wrk."""
-    env = {**os.environ, "BENCH_SUBJECTS": str(subjects), "BENCH_KEY": key,
-           "BENCH_PURPOSE": PURPOSE}
+    env = {
+        **os.environ,
+        "BENCH_SUBJECTS": str(subjects),
+        "BENCH_KEY": key,
+        "BENCH_PURPOSE": PURPOSE,
+    }
     url = f"http://127.0.0.1:{port}"
     script = str(HERE / "random_read.lua")
-    subprocess.run(["wrk", "-t2", "-c16", "-d2s", "-s", script, url], env=env,
-                   capture_output=True, check=True)  # warm-up
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", script, url],
-                         env=env, capture_output=True, text=True, check=True).stdout
+    subprocess.run(
+        ["wrk", "-t2", "-c16", "-d2s", "-s", script, url], env=env, capture_output=True, check=True
+    )  # warm-up
+    out = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", script, url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
     p99 = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
@@ -112,9 +130,20 @@ def main() -> None:
         shutil.copy(db, bare_db)
         results = {}
         port = free_port()
-        tutela = [sys.executable, "-m", "tutela.cli", "serve", "--port", str(port),
-                  "--workers", str(args.workers)]
-        env = {"TUTELA_DATABASE_URL": f"sqlite:///{db}", "TUTELA_KEY_FILE": str(workdir / "tutela.key")}
+        tutela = [
+            sys.executable,
+            "-m",
+            "tutela.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ]
+        env = {
+            "TUTELA_DATABASE_URL": f"sqlite:///{db}",
+            "TUTELA_KEY_FILE": str(workdir / "tutela.key"),
+        }
         process = serve(tutela, env, port)
         try:
             results["tutela"] = drive(port, args.seconds, args.subjects, key)
@@ -122,23 +151,35 @@ def main() -> None:
             process.terminate()
             process.wait()
         port = free_port()
-        bare = [sys.executable, "-m", "uvicorn", "bare_read_app:app", "--port", str(port),
-                "--workers", str(args.workers), "--no-access-log", "--app-dir", str(HERE)]
+        bare = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_read_app:app",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--no-access-log",
+            "--app-dir",
+            str(HERE),
+        ]
         process = serve(bare, {"BENCH_DB": str(bare_db), "BENCH_MASTER": master}, port)
         try:
             results["bare"] = drive(port, args.seconds, args.subjects, key)
         finally:
             process.terminate()
             process.wait()
-    print(f"Audited single-subject reads over HTTP, SQLite, {args.subjects:,} subjects, "
-          f"16 connections, {args.workers} server processes, {args.seconds} s each")
+    print(
+        f"Audited single-subject reads over HTTP, SQLite, {args.subjects:,} subjects, "
+        f"16 connections, {args.workers} server processes, {args.seconds} s each"
+    )
     print(f"{'':28}{'requests/s':>12}{'p99 ms':>10}{'errors':>8}")
     for name, label in (("tutela", "tutela GET /subjects/{id}"), ("bare", "bare endpoint")):
         rate, p99, errors = results[name]
         print(f"{label:28}{rate:>12,.0f}{p99:>10.1f}{errors:>8}")
     ratio = results["tutela"][0] / results["bare"][0]
-    print(f"ratio tutela/bare: {ratio:.2f}   (target: >= 1,500 requests/s, p99 < 50 ms; "
-          "aim 0.5)")
+    print(f"ratio tutela/bare: {ratio:.2f}   (target: >= 1,500 requests/s, p99 < 50 ms; aim 0.5)")
 
 
 if __name__ == "__main__":

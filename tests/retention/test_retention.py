@@ -1,7 +1,7 @@
 """Retention rules of the bundled policy: the plan, the run, holds, archive, statistics."""
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,9 +14,8 @@ from tutela.db import session_scope
 from tutela.retention import flows
 from tutela.retention.models import AnonymisedCount
 from tutela.retention.schedule import add_months
-from tutela.retention.service import plan
 from tutela.subjects import service
-from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
+from tutela.subjects.models import Connection, Payment, PersonalValue
 from tutela.subjects.validation import validate_record
 
 AS_OF = date(2026, 6, 30)
