@@ -20,6 +20,7 @@ from tutela.policy.cli import app as policy_app
 from tutela.retention.cli import app as retention_app
 from tutela.retention.cli import holds_app
 from tutela.retention.cli import stats as retention_stats
+from tutela.retention.cli import worker as retention_worker
 from tutela.subjects.cli import app as subjects_app
 from tutela.subjects.cli import demo
 
@@ -40,6 +41,7 @@ app.add_typer(consents_app, name="consents")
 app.add_typer(retention_app, name="retention")
 app.add_typer(holds_app, name="holds")
 app.command("stats")(retention_stats)
+app.command("worker")(retention_worker)
 app.command()(demo)
 
 

@@ -75,6 +75,7 @@ def run(
     as_of: date,
     at: datetime,
     dry_run: bool = False,
+    batch_size: int = BATCH,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> RunReport:
     """Perform every step due at `as_of` (only count them with `dry_run`)."""
@@ -94,8 +95,8 @@ def run(
             if categories:
                 free[subject_id] = categories
         ids = sorted(free)
-        for start in range(0, len(ids), BATCH):
-            batch = {sid: free[sid] for sid in ids[start : start + BATCH]}
+        for start in range(0, len(ids), batch_size):
+            batch = {sid: free[sid] for sid in ids[start : start + batch_size]}
             report.actions[(step.rule.id, step.action)] += len(batch)
             if not dry_run:
                 with session_scope(engine) as session:

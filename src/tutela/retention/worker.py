@@ -1,0 +1,96 @@
+"""The scheduled worker: the retention sweep once a day, one sweep at a time across processes.
+
+On PostgreSQL the sweep holds a session advisory lock; on SQLite a lock file beside the
+database. A worker that finds the sweep taken skips its turn: several workers may run for
+availability without ever sweeping twice at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
+
+from tutela.access.gate import Actor
+from tutela.clock import now
+from tutela.context import Context
+from tutela.retention import flows
+
+__all__ = ["sweep_lock", "sweep_once", "work"]
+
+logger = logging.getLogger("tutela.worker")
+ADVISORY_KEY = 0x7475_7465_6C61  # "tutela"
+
+
+@contextmanager
+def sweep_lock(engine: Engine) -> Iterator[bool]:
+    """Whether this process holds the sweep: True inside the block if it got it."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
+            ).scalar()
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                conn.commit()
+        return
+    database = engine.url.database or ""
+    fd = os.open(f"{database}-sweep.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def sweep_once(ctx: Context) -> dict | None:
+    """One retention sweep as of today, or None when another process is sweeping."""
+    with sweep_lock(ctx.engine) as got:
+        if not got:
+            logger.info("another worker is sweeping; skipped")
+            return None
+        at = now()
+        report = flows.run(
+            engine=ctx.engine,
+            policy=ctx.policy,
+            actor=Actor("worker", None),
+            as_of=at.date(),
+            at=at,
+            batch_size=ctx.settings.retention_batch,
+        ).as_dict()
+        for action in report["actions"]:
+            logger.info(
+                "%s: %s %s subject(s)", action["rule"], action["action"], action["subjects"]
+            )
+        logger.info(
+            "retention sweep as of %s done: %d skipped for legal holds, %d subjects removed",
+            report["as_of"],
+            report["skipped_for_holds"],
+            report["subjects_removed"],
+        )
+        return report
+
+
+def work(ctx: Context, *, interval_seconds: float, stop: threading.Event) -> None:
+    """Sweep now, then every `interval_seconds`, until `stop` is set."""
+    while not stop.is_set():
+        try:
+            sweep_once(ctx)
+        except Exception:  # a failed sweep is retried at the next turn; the worker goes on
+            logger.exception("retention sweep failed")
+        stop.wait(interval_seconds)

@@ -1,0 +1,25 @@
+"""The worker sweeps on schedule, and never two sweeps at once."""
+
+import json
+
+from tutela.retention.worker import sweep_lock, sweep_once
+
+
+def test_one_sweep_at_a_time(env):
+    with sweep_lock(env.ctx.engine) as first:
+        assert first
+        assert sweep_once(env.ctx) is None  # another process (here: this one) is sweeping
+    assert sweep_once(env.ctx) is not None
+
+
+def test_worker_once_runs_the_sweep_and_audits_it(env, cli, example, tmp_path):
+    example["lifecycle"]["last_contact_at"] = "2015-01-01"
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    assert cli("subjects", "import", str(path)).exit_code == 0
+    result = cli("worker", "--once", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"rule": "prospect_data", "action": "anonymise", "subjects": 1} in report["actions"]
+    events = json.loads(cli("audit", "show", "--principal", "worker", "--json").stdout)
+    assert {e["action"] for e in events} >= {"anonymise"}
