@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tutela.crypto.keyring import Keyring, open_keyring
 from tutela.crypto.master_key import MasterKey, load_master_key
-from tutela.db import make_engine
+from tutela.db import make_engine, session_scope
 from tutela.policy import Policy, load_policy
 from tutela.settings import Settings
 from tutela.subjects.validation import RecordRules
@@ -39,6 +39,11 @@ class Context:
         if self._keyring is None:
             self._keyring = open_keyring(session, self.master_key())
         return self._keyring
+
+    def open_keyring(self) -> Keyring:
+        """The keyring, opened in a short transaction of its own if it is not yet."""
+        with session_scope(self.engine, write=False) as session:
+            return self.keyring(session)
 
     def forget_keys(self) -> None:
         self._keyring = None

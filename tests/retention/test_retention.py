@@ -68,6 +68,7 @@ def categories_of(env, external_id):
 def run(env, as_of=AS_OF, dry_run=False):
     return flows.run(
         engine=env.ctx.engine,
+        keyring=env.ctx.open_keyring(),
         policy=env.ctx.policy,
         actor=Actor.console(),
         as_of=as_of,
@@ -82,6 +83,7 @@ def population(env):
         "p-stale", "prospect", first_contact_at="2022-11-02", last_contact_at="2023-01-15"
     )
     stale["enriched"] = {"segment": "smb"}
+    stale["identification"]["country"] = "FR"
     fresh = person("p-fresh", "prospect", last_contact_at="2024-01-01")
     held = person("p-held", "prospect", last_contact_at="2023-01-15")
     former = person(
@@ -166,6 +168,7 @@ def test_the_run_acts_once_and_leaves_only_statistics(population, cli):
     assert {
         "kind": "prospect",
         "source": "website_contact",
+        "country": "FR",
         "month": "2022-11",
         "count": 1,
     } in stats

@@ -119,6 +119,7 @@ def run(
         report = flows.run(
             engine=ctx.engine,
             policy=ctx.policy,
+            keyring=ctx.open_keyring(),
             actor=Actor.console(),
             as_of=day,
             at=now(),
@@ -140,25 +141,34 @@ def run(
 
 
 def stats(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """What anonymisation left: counts by kind, source and month of first contact."""
+    """What anonymisation left: counts by kind, source, country and month of first contact."""
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         rows = session.execute(
             select(
                 AnonymisedCount.kind,
                 AnonymisedCount.source,
+                AnonymisedCount.country,
                 AnonymisedCount.month,
                 func.sum(AnonymisedCount.count),
             )
-            .group_by(AnonymisedCount.kind, AnonymisedCount.source, AnonymisedCount.month)
+            .group_by(
+                AnonymisedCount.kind,
+                AnonymisedCount.source,
+                AnonymisedCount.country,
+                AnonymisedCount.month,
+            )
             .order_by(AnonymisedCount.month, AnonymisedCount.kind, AnonymisedCount.source)
         ).all()
-    data = [{"kind": k, "source": s, "month": m, "count": int(n)} for k, s, m, n in rows]
+    data = [
+        {"kind": k, "source": s, "country": c, "month": m, "count": int(n)}
+        for k, s, c, m, n in rows
+    ]
     if json_output:
         print_json(data)
         return
-    table = Table("month", "kind", "source", "people", title="Anonymised statistics")
+    table = Table("month", "kind", "source", "country", "people", title="Anonymised statistics")
     for r in data:
-        table.add_row(r["month"], r["kind"], r["source"], str(r["count"]))
+        table.add_row(r["month"], r["kind"], r["source"], r["country"], str(r["count"]))
     console.print(table)
 
 

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import Engine, bindparam, delete, exists, false, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, exists, false, insert, select, update
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.consent.models import Consent, Objection
+from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
 from tutela.db import session_scope, utc_naive
 from tutela.policy.schema import Policy
@@ -71,6 +72,7 @@ def run(
     *,
     engine: Engine,
     policy: Policy,
+    keyring: Keyring,
     actor: Actor,
     as_of: date,
     at: datetime,
@@ -101,7 +103,7 @@ def run(
             if not dry_run:
                 with session_scope(engine) as session:
                     report.subjects_removed += _apply(
-                        session, policy, actor, step, batch, as_of, at
+                        session, policy, keyring, actor, step, batch, as_of, at
                     )
             progress(len(batch))
     return report
@@ -110,6 +112,7 @@ def run(
 def _apply(
     session: Session,
     policy: Policy,
+    keyring: Keyring,
     actor: Actor,
     step: Step,
     batch: dict[str, set[str]],
@@ -135,7 +138,7 @@ def _apply(
     for sid, categories in batch.items():
         by_categories[frozenset(categories)].append(sid)
     if step.action == "anonymise":
-        _count_anonymised(session, step, ids)
+        _count_anonymised(session, policy, keyring, step, ids)
     for categories, sids in by_categories.items():
         record = [c for c in categories if c in step.record_categories]
         if record:
@@ -186,22 +189,50 @@ def _apply(
     return removed
 
 
-def _count_anonymised(session: Session, step: Step, ids: list[str]) -> None:
-    """What survives anonymisation: counts by kind, source and month of first contact."""
+def _country_field(policy: Policy) -> tuple[str, str] | None:
+    """The (category, field) the policy types as a country, if any."""
+    for category in policy.categories:
+        for spec in category.fields:
+            if category.storage == "record" and spec.type == "country":
+                return category.id, spec.id
+    return None
+
+
+def _count_anonymised(
+    session: Session, policy: Policy, keyring: Keyring, step: Step, ids: list[str]
+) -> None:
+    """What survives anonymisation: counts by kind, source, country and month of first contact.
+    The country is decrypted here, in memory, the last time anyone can."""
+    where = _country_field(policy)
+    country = values_t.alias("country")
+    on = [country.c.subject_id == subjects_t.c.id]
+    if where:
+        on += [country.c.category == where[0], country.c.field == where[1]]
+    else:
+        on.append(false())
     rows = session.execute(
-        select(subjects_t.c.kind, subjects_t.c.source, subjects_t.c.first_contact_at).where(
-            subjects_t.c.id.in_(ids)
+        select(
+            subjects_t.c.id,
+            subjects_t.c.kind,
+            subjects_t.c.source,
+            subjects_t.c.first_contact_at,
+            country.c.ciphertext,
         )
-    )
-    counts = Counter(
-        (kind, source, first.strftime("%Y-%m") if first else "unknown")
-        for kind, source, first in rows
-    )
+        .outerjoin(country, and_(*on))
+        .where(subjects_t.c.id.in_(ids))
+    ).all()
+    ciphers = keyring.ciphers(session, [r.id for r in rows if r.ciphertext is not None])
+    counts = Counter()
+    for sid, kind, source, first, blob in rows:
+        code = ciphers[sid].decrypt(*where, blob) if blob is not None and sid in ciphers else None
+        counts[
+            (kind, source, code or "unknown", first.strftime("%Y-%m") if first else "unknown")
+        ] += 1
     session.execute(
         insert(AnonymisedCount),
         [
-            {"rule": step.rule.id, "kind": k, "source": s, "month": m, "count": n}
-            for (k, s, m), n in counts.items()
+            {"rule": step.rule.id, "kind": k, "source": s, "country": c, "month": m, "count": n}
+            for (k, s, c, m), n in counts.items()
         ],
     )
 

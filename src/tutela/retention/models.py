@@ -29,7 +29,8 @@ class LegalHold(Base):
 
 
 class AnonymisedCount(Base):
-    """How many people an anonymisation removed, by kind, source and month of first contact:
+    """How many people an anonymisation removed, by kind, source, country and month of first
+    contact:
     what §9 keeps "anonymously, primarily for statistical use". Nothing links back."""
 
     __tablename__ = "anonymised_counts"
@@ -38,5 +39,6 @@ class AnonymisedCount(Base):
     rule: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(7))  # ISO code, or "unknown"
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM of first contact, or "unknown"
     count: Mapped[int] = mapped_column(Integer)

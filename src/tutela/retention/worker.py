@@ -68,6 +68,7 @@ def sweep_once(ctx: Context) -> dict | None:
         report = flows.run(
             engine=ctx.engine,
             policy=ctx.policy,
+            keyring=ctx.open_keyring(),
             actor=Actor("worker", None),
             as_of=at.date(),
             at=at,

@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("rule", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("country", sa.String(length=7), nullable=False),
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_anonymised_counts")),
