@@ -10,16 +10,18 @@ import fcntl
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 __all__ = [
     "Base",
+    "bulk_insert",
+    "dates_as_text",
     "holds_writer_lock",
     "make_engine",
     "normalise_url",
@@ -142,6 +144,22 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     lock = _writer_locks.get(engine) if write else None
     with lock.hold() if lock else nullcontext(), _Session(bind=engine) as session, session.begin():
         yield session
+
+
+def dates_as_text(session: Session) -> bool:
+    """Whether the engine stores dates as text (SQLite), which bulk rows must then give."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: list) -> None:
+    """One executemany at the driver: bulk rows skip SQLAlchemy's per-row processing, so they
+    must hold what the driver stores as is (dates as text on SQLite, JSON as text)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, rows)
 
 
 def utc_naive(moment: datetime) -> datetime:

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `tutela serve` listens on.")
     port: int = Field(8000, description="Port `tutela serve` listens on.")
     retention_batch: int = Field(
-        2000, ge=1, description="Subjects per transaction of a retention run."
+        10_000, ge=1, description="Subjects per transaction of a retention run."
     )
     import_workers: int | None = Field(
         None,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tutela.audit import writer
 from tutela.audit.models import AuditEvent, AuditHead
-from tutela.db import utc_naive
+from tutela.db import bulk_insert, dates_as_text, utc_naive
 from tutela.policy.schema import Policy
 
 __all__ = [
@@ -68,7 +68,6 @@ def _digest(prev_hash: str, seq: int, row: tuple) -> str:
     return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
 
 
-_INSERT_EVENTS = events_t.insert()
 _HEAD_FOR_UPDATE = (
     select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID).with_for_update()
 )
@@ -94,25 +93,28 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
     seq, last = _lock_head(session)
     moment = utc_naive(at)
     stamp = _stamp(moment)
+    stored_at = stamp if dates_as_text(session) else moment
     rows = []
     for event in entries:
         seq += 1
-        fields = {
-            "principal": event.principal,
-            "action": event.action,
-            "subject_id": event.subject_id,
-            "categories": ",".join(sorted(event.categories)),
-            "purpose": event.purpose,
-            "outcome": event.outcome,
-            "reason": event.reason,
-            "policy_version": policy_version,
-            "detail": event.detail,
-        }
-        digest = _digest(last, seq, (stamp, *fields.values()))
-        rows.append({"seq": seq, "at": moment, **fields, "prev_hash": last, "hash": digest})
+        fields = (
+            event.principal,
+            event.action,
+            event.subject_id,
+            ",".join(sorted(event.categories)),
+            event.purpose,
+            event.outcome,
+            event.reason,
+            policy_version,
+            event.detail,
+        )
+        digest = _digest(last, seq, (stamp, *fields))
+        rows.append(
+            (seq, stored_at, *fields[:-1], orjson.dumps(event.detail).decode(), last, digest)
+        )
         last = digest
     if rows:
-        session.connection().execute(_INSERT_EVENTS, rows)
+        bulk_insert(session.connection(), events_t, _COLUMNS, rows)
         session.connection().execute(_MOVE_HEAD, {"seq": seq, "hash": last})
     return seq
 
@@ -154,6 +156,7 @@ _HASHED = (
     "policy_version",
     "detail",
 )
+_COLUMNS = ("seq", "at", *_HASHED, "prev_hash", "hash")
 
 
 @dataclass

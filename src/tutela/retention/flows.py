@@ -32,7 +32,8 @@ from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
 __all__ = ["RunReport", "run"]
 
-BATCH = 2000
+BATCH = 10_000
+_IDS = bindparam("ids", expanding=True)  # one compiled statement whatever the batch's size
 subjects_t = Subject.__table__
 values_t = PersonalValue.__table__
 connections_t = Connection.__table__
@@ -63,7 +64,7 @@ class RunReport:
 def _due_by_subject(session: Session, step: Step, as_of: date) -> dict[str, set[str]]:
     due: dict[str, set[str]] = defaultdict(set)
     for query in due_rows(step, as_of):
-        for subject_id, _external_id, category, _anchor in session.execute(query):
+        for subject_id, _external_id, category, _anchor in session.execute(query).all():
             due[subject_id].add(category)
     return due
 
@@ -126,8 +127,9 @@ def _apply(
         still = set(
             session.scalars(
                 select(subjects_t.c.id).where(
-                    subjects_t.c.id.in_(list(batch)), anchor <= latest_anchor(as_of, step.months)
-                )
+                    subjects_t.c.id.in_(_IDS), anchor <= latest_anchor(as_of, step.months)
+                ),
+                {"ids": list(batch)},
             )
         )
         batch = {sid: cats for sid, cats in batch.items() if sid in still}
@@ -142,7 +144,7 @@ def _apply(
     for categories, sids in by_categories.items():
         record = [c for c in categories if c in step.record_categories]
         if record:
-            rows = [values_t.c.subject_id.in_(sids), values_t.c.category.in_(record)]
+            rows = [values_t.c.subject_id.in_(_IDS), values_t.c.category.in_(record)]
             if step.rule.anchor == "collected_at":
                 cutoff = latest_anchor(as_of, step.months)
                 rows.append(values_t.c.collected_at <= datetime.combine(cutoff, time.max))
@@ -150,24 +152,28 @@ def _apply(
                 session.execute(
                     update(values_t)
                     .where(*rows, values_t.c.archived_at.is_(None))
-                    .values(archived_at=now)
+                    .values(archived_at=now),
+                    {"ids": sids},
                 )
             else:
-                session.execute(delete(values_t).where(*rows))
+                session.execute(delete(values_t).where(*rows), {"ids": sids})
         if "technical" in categories and step.connections:
-            session.execute(delete(connections_t).where(connections_t.c.subject_id.in_(sids)))
+            session.execute(
+                delete(connections_t).where(connections_t.c.subject_id.in_(_IDS)), {"ids": sids}
+            )
         if "banking" in categories and step.payments:
-            rows = [payments_t.c.subject_id.in_(sids)]
+            rows = [payments_t.c.subject_id.in_(_IDS)]
             if step.rule.unless == "retain_consent":
                 rows.append(payments_t.c.retain_consent == false())
             if step.action == "archive":
                 session.execute(
                     update(payments_t)
                     .where(*rows, payments_t.c.archived_at.is_(None))
-                    .values(archived_at=now)
+                    .values(archived_at=now),
+                    {"ids": sids},
                 )
             else:
-                session.execute(delete(payments_t).where(*rows))
+                session.execute(delete(payments_t).where(*rows), {"ids": sids})
     removed = _remove_emptied(session, ids) if step.removes else 0
     audit.log(
         session,
@@ -219,7 +225,8 @@ def _count_anonymised(
             country.c.ciphertext,
         )
         .outerjoin(country, and_(*on))
-        .where(subjects_t.c.id.in_(ids))
+        .where(subjects_t.c.id.in_(_IDS)),
+        {"ids": ids},
     ).all()
     ciphers = keyring.ciphers(session, [r.id for r in rows if r.ciphertext is not None])
     counts = Counter()
@@ -243,20 +250,18 @@ def _remove_emptied(session: Session, ids: list[str]) -> int:
     holds_t = LegalHold.__table__
     emptied = session.scalars(
         select(subjects_t.c.id).where(
-            subjects_t.c.id.in_(ids),
+            subjects_t.c.id.in_(_IDS),
             ~exists().where(values_t.c.subject_id == subjects_t.c.id),
             ~exists().where(connections_t.c.subject_id == subjects_t.c.id),
             ~exists().where(payments_t.c.subject_id == subjects_t.c.id),
             ~exists().where(
                 holds_t.c.subject_id == subjects_t.c.id, holds_t.c.released_at.is_(None)
             ),
-        )
+        ),
+        {"ids": ids},
     ).all()
     if emptied:
         for table in (DataKey.__table__, Consent.__table__, Objection.__table__, holds_t):
-            session.execute(
-                delete(table).where(table.c.subject_id.in_(bindparam("ids", expanding=True))),
-                {"ids": emptied},
-            )
-        session.execute(delete(subjects_t).where(subjects_t.c.id.in_(emptied)))
+            session.execute(delete(table).where(table.c.subject_id.in_(_IDS)), {"ids": emptied})
+        session.execute(delete(subjects_t).where(subjects_t.c.id.in_(_IDS)), {"ids": emptied})
     return len(emptied)

@@ -26,13 +26,13 @@ import orjson
 from sqlalchemy.orm import Session
 
 from tutela.crypto.keyring import Keyring
+from tutela.db import dates_as_text
 from tutela.errors import InvalidInput, TutelaError
 from tutela.subjects.service import storage_categories
 from tutela.subjects.validation import RecordRules, ValidRecord, validate_record
 from tutela.subjects.writer import (
     Known,
     Rows,
-    dates_as_text,
     execute,
     gather,
     kind_change_problem,

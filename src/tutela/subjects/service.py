@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent
 from tutela.crypto.keyring import Keyring, shred
+from tutela.db import dates_as_text
 from tutela.errors import NotFound
 from tutela.policy.schema import Policy
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
@@ -19,7 +20,6 @@ from tutela.subjects.validation import RecordRules, ValidRecord
 from tutela.subjects.writer import (
     LIFECYCLE,
     Written,
-    dates_as_text,
     execute,
     gather,
     kind_change_problem,

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Row, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from tutela.consent.models import Consent
 from tutela.crypto.cipher import SubjectCipher
 from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
+from tutela.db import bulk_insert
 from tutela.policy.schema import Policy
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 from tutela.subjects.validation import ValidRecord
@@ -34,7 +34,6 @@ __all__ = [
     "Known",
     "Rows",
     "Written",
-    "dates_as_text",
     "execute",
     "gather",
     "kind_change_problem",
@@ -296,27 +295,12 @@ def prepare(
     return rows
 
 
-def _bulk_insert(conn: DbConnection, table: Table, columns: tuple[str, ...], rows: list) -> None:
-    """One executemany at the driver: bulk rows skip SQLAlchemy's per-row processing, so
-    `prepare` must have given dates as the engine stores them (`dates_as_text` on SQLite)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
-    conn.exec_driver_sql(sql, rows)
-
-
-def dates_as_text(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def execute(session: Session, rows: Rows) -> None:
     """Store prepared rows in the caller's transaction."""
     conn = session.connection()
     if rows.subjects:
-        _bulk_insert(conn, *INSERTS["subjects"], rows.subjects)
-        _bulk_insert(conn, *INSERTS["keys"], rows.keys)
+        bulk_insert(conn, *INSERTS["subjects"], rows.subjects)
+        bulk_insert(conn, *INSERTS["keys"], rows.keys)
     if rows.changed_subjects:
         conn.execute(
             update(subjects_t).where(subjects_t.c.id == bindparam("b_id")), rows.changed_subjects
@@ -334,4 +318,4 @@ def execute(session: Session, rows: Rows) -> None:
         )
     for name in ("values", "connections", "payments", "consents"):
         if getattr(rows, name):
-            _bulk_insert(conn, *INSERTS[name], getattr(rows, name))
+            bulk_insert(conn, *INSERTS[name], getattr(rows, name))
