@@ -32,6 +32,7 @@ bench: $(STAMP) ## Benchmarks with their baselines measured in the same run (not
 	command -v wrk >/dev/null || apt-get install -y -qq wrk || echo "wrk missing: the HTTP benchmark will say so"
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_audit.py
+	$(BIN)/python bench/bench_retention.py
 	cd bench && ../$(BIN)/python bench_read_api.py
 
 clean:

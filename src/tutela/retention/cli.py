@@ -11,8 +11,6 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from tutela.access.gate import Actor
-from tutela.audit import service as audit
-from tutela.audit.service import Event
 from tutela.cli_support import (
     AsOfOption,
     DbOption,
@@ -184,30 +182,15 @@ def add_hold(
     """Suspend deletion and anonymisation of a subject's data (a debt, a dispute)."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         subject = subjects.get(session=session, external_id=external_id)
-        actor = Actor.console()
-        hold = service.place_hold(
+        hold = flows.place_hold(
             session=session,
             policy=ctx.policy,
+            actor=Actor.console(),
             subject_id=subject.id,
             categories=category or [],
             purpose=purpose,
             reference=reference,
-            by=actor.name,
             at=now(),
-        )
-        audit.log(
-            session,
-            ctx.policy,
-            now(),
-            Event(
-                actor.name,
-                "place_hold",
-                "done",
-                subject_id=subject.id,
-                categories=hold.categories,
-                purpose=purpose,
-                detail={"hold": hold.id},
-            ),
         )
         result = {"id": hold.id, "external_id": external_id, "categories": hold.categories}
     if json_output:
@@ -251,19 +234,8 @@ def list_holds(db: DbOption = None, json_output: JsonOption = False) -> None:
 def release_hold(hold_id: int, db: DbOption = None, json_output: JsonOption = False) -> None:
     """Lift a legal hold: the retention rules apply again at the next run."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        actor = Actor.console()
-        hold = service.release_hold(session=session, hold_id=hold_id, by=actor.name, at=now())
-        audit.log(
-            session,
-            ctx.policy,
-            now(),
-            Event(
-                actor.name,
-                "release_hold",
-                "done",
-                subject_id=hold.subject_id,
-                detail={"hold": hold.id},
-            ),
+        flows.release_hold(
+            session=session, policy=ctx.policy, actor=Actor.console(), hold_id=hold_id, at=now()
         )
     if json_output:
         print_json({"id": hold_id, "released": True})

@@ -25,12 +25,13 @@ from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
 from tutela.db import session_scope, utc_naive
 from tutela.policy.schema import Policy
+from tutela.retention import service
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import latest_anchor
 from tutela.retention.service import Step, active_holds, due_rows, steps
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
-__all__ = ["RunReport", "run"]
+__all__ = ["RunReport", "place_hold", "release_hold", "run"]
 
 BATCH = 10_000
 _IDS = bindparam("ids", expanding=True)  # one compiled statement whatever the batch's size
@@ -265,3 +266,62 @@ def _remove_emptied(session: Session, ids: list[str]) -> int:
             session.execute(delete(table).where(table.c.subject_id.in_(_IDS)), {"ids": emptied})
         session.execute(delete(subjects_t).where(subjects_t.c.id.in_(_IDS)), {"ids": emptied})
     return len(emptied)
+
+
+def place_hold(
+    *,
+    session: Session,
+    policy: Policy,
+    actor: Actor,
+    subject_id: str,
+    categories: list[str],
+    purpose: str,
+    reference: str,
+    at: datetime,
+) -> LegalHold:
+    """Suspend deletion and anonymisation of the subject's categories; audited."""
+    hold = service.place_hold(
+        session=session,
+        policy=policy,
+        subject_id=subject_id,
+        categories=categories,
+        purpose=purpose,
+        reference=reference,
+        by=actor.name,
+        at=at,
+    )
+    audit.log(
+        session,
+        policy,
+        at,
+        Event(
+            actor.name,
+            "place_hold",
+            "done",
+            subject_id=subject_id,
+            categories=hold.categories,
+            purpose=purpose,
+            detail={"hold": hold.id},
+        ),
+    )
+    return hold
+
+
+def release_hold(
+    *, session: Session, policy: Policy, actor: Actor, hold_id: int, at: datetime
+) -> LegalHold:
+    """Lift a hold: the rules apply again at the next run; audited."""
+    hold = service.release_hold(session=session, hold_id=hold_id, by=actor.name, at=at)
+    audit.log(
+        session,
+        policy,
+        at,
+        Event(
+            actor.name,
+            "release_hold",
+            "done",
+            subject_id=hold.subject_id,
+            detail={"hold": hold.id},
+        ),
+    )
+    return hold
