@@ -158,11 +158,11 @@ def _apply(
                 )
             else:
                 session.execute(delete(values_t).where(*rows), {"ids": sids})
-        if "technical" in categories and step.connections:
+        if step.connections in categories:
             session.execute(
                 delete(connections_t).where(connections_t.c.subject_id.in_(_IDS)), {"ids": sids}
             )
-        if "banking" in categories and step.payments:
+        if step.payments in categories:
             rows = [payments_t.c.subject_id.in_(_IDS)]
             if step.rule.unless == "retain_consent":
                 rows.append(payments_t.c.retain_consent == false())

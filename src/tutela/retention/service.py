@@ -52,8 +52,8 @@ class Step:
     action: Action
     months: int
     record_categories: tuple[str, ...]  # stored as field values
-    connections: bool  # the rule covers the category stored as connection logs
-    payments: bool  # ... stored as payments
+    connections: str | None  # the category stored as connection logs, if the rule covers it
+    payments: str | None  # ... stored as payments
 
     @property
     def removes(self) -> bool:
@@ -65,10 +65,10 @@ def steps(policy: Policy) -> list[Step]:
     out = []
     for rule in policy.retention:
         record = tuple(c for c in rule.categories if storage[c] == "record")
-        conn = any(storage[c] == "connections" for c in rule.categories)
-        pay = any(storage[c] == "payments" for c in rule.categories)
-        if rule.archive_months:
-            out.append(Step(rule, "archive", rule.active_months, record, False, pay))
+        conn = next((c for c in rule.categories if storage[c] == "connections"), None)
+        pay = next((c for c in rule.categories if storage[c] == "payments"), None)
+        if rule.archive_months:  # connection logs have no archive: they are only deleted
+            out.append(Step(rule, "archive", rule.active_months, record, None, pay))
         out.append(
             Step(rule, rule.then, rule.active_months + rule.archive_months, record, conn, pay)
         )
@@ -133,11 +133,8 @@ def due_rows(step: Step, as_of: date) -> Iterator[Select]:
         yield query
     if not subject_anchor:
         return
-    for wanted, table, category in (
-        (step.connections, connections_t, "technical"),
-        (step.payments, payments_t, "banking"),
-    ):
-        if not wanted:
+    for category, table in ((step.connections, connections_t), (step.payments, payments_t)):
+        if category is None:
             continue
         rows = [table.c.subject_id == subjects_t.c.id]
         if table is payments_t and step.rule.unless == "retain_consent":

@@ -119,6 +119,7 @@ def write_records(
 ) -> list[Written]:
     """Create or update subjects on behalf of `actor`; each change is audited."""
     policy = rules.policy
+    categories = {r.external_id: _categories_of(r, policy) for r in records}
     for record in records:
         decision = authorize(
             policy=policy,
@@ -126,7 +127,7 @@ def write_records(
             action="write",
             subject_kind=record.kind,
             purpose=None,
-            categories=_categories_of(record, policy),
+            categories=categories[record.external_id],
             at=at,
         )
         if not decision.granted:
@@ -148,7 +149,6 @@ def write_records(
     )
     if refused:
         raise InvalidInput(refused[0][1], location="kind")
-    categories = {r.external_id: _categories_of(r, policy) for r in records}
     audit.log(
         session,
         policy,
