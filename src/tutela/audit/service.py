@@ -46,7 +46,7 @@ events_t = AuditEvent.__table__
 head_t = AuditHead.__table__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     principal: str
     action: str

@@ -176,6 +176,8 @@ def _apply(
             else:
                 session.execute(delete(payments_t).where(*rows), {"ids": sids})
     removed = _remove_emptied(session, ids) if step.removes else 0
+    reason = f"retention rule {step.rule.id}"
+    detail = {"rule": step.rule.id, "as_of": as_of.isoformat()}  # the same for the batch
     audit.log(
         session,
         policy,
@@ -187,8 +189,8 @@ def _apply(
                 "done",
                 subject_id=sid,
                 categories=sorted(categories),
-                reason=f"retention rule {step.rule.id}",
-                detail={"rule": step.rule.id, "as_of": as_of.isoformat()},
+                reason=reason,
+                detail=detail,
             )
             for sid, categories in batch.items()
         ),
