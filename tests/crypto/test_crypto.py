@@ -30,9 +30,10 @@ def _read_all(env, external_id):
     with session_scope(env.ctx.engine) as session:
         return service.read(
             session=session,
-            keyring=env.ctx.keyring(session),
+            cipher=env.ctx.keyring(session).cipher(
+                session, service.get(session=session, external_id=external_id).id
+            ),
             policy=env.ctx.policy,
-            subject_id=service.get(session=session, external_id=external_id).id,
             categories=[c.id for c in env.ctx.policy.categories],
         )[0]
 

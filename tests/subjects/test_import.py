@@ -26,9 +26,8 @@ def read(env, external_id, categories=None):
         subject = service.get(session=session, external_id=external_id)
         data, provenance = service.read(
             session=session,
-            keyring=env.ctx.keyring(session),
+            cipher=env.ctx.keyring(session).cipher(session, subject.id),
             policy=env.ctx.policy,
-            subject_id=subject.id,
             categories=categories or [c.id for c in env.ctx.policy.categories],
         )
         return subject, data, provenance

@@ -75,6 +75,10 @@ class Keyring:
 
     def cipher(self, session: Session, subject_id: str) -> SubjectCipher:
         wrapped = session.connection().scalar(_WRAPPED_KEY, {"subject_id": subject_id})
+        return self.cipher_for(subject_id, wrapped)
+
+    def cipher_for(self, subject_id: str, wrapped: bytes | None) -> SubjectCipher:
+        """The cipher of a subject whose wrapped key the caller already read."""
         if wrapped is None:
             raise NotFound("the subject has no data key (erased)")
         return SubjectCipher(subject_id, self.unwrap(subject_id, wrapped))

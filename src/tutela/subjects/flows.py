@@ -81,9 +81,8 @@ def read_for_purpose(
     decision.require()
     data, provenance = service.read(
         session=session,
-        keyring=keyring,
+        cipher=keyring.cipher_for(subject.id, subject.wrapped_key),
         policy=policy,
-        subject_id=subject.id,
         categories=decision.allowed,
         archived=decision.archive,
     )

@@ -10,7 +10,9 @@ from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent
+from tutela.crypto.cipher import SubjectCipher
 from tutela.crypto.keyring import Keyring, shred
+from tutela.crypto.models import DataKey
 from tutela.db import dates_as_text
 from tutela.errors import NotFound
 from tutela.policy.schema import Policy
@@ -83,8 +85,11 @@ def save(
 
 # The statements of every read, built once: building one costs more than running it.
 _values_c = PersonalValue.__table__.c
-_LOOKUP = select(subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind).where(
-    subjects_t.c.external_id == bindparam("external_id")
+keys_t = DataKey.__table__
+_LOOKUP = (
+    select(subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind, keys_t.c.wrapped)
+    .outerjoin(keys_t, keys_t.c.subject_id == subjects_t.c.id)
+    .where(subjects_t.c.external_id == bindparam("external_id"))
 )
 _VALUES = select(
     _values_c.category,
@@ -116,10 +121,12 @@ class SubjectRef(NamedTuple):
     id: str
     external_id: str
     kind: str
+    wrapped_key: bytes | None  # None once erased
 
 
 def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
-    """A subject's id and kind, with one light query: what every read needs first."""
+    """A subject's id, kind and wrapped data key, in one light query: what every read needs
+    first."""
     row = session.connection().execute(_LOOKUP, {"external_id": external_id}).first()
     return SubjectRef(*row) if row else None
 
@@ -138,13 +145,12 @@ def get(*, session: Session, external_id: str) -> Subject:
 def read(
     *,
     session: Session,
-    keyring: Keyring,
+    cipher: SubjectCipher,
     policy: Policy,
-    subject_id: str,
     categories: Sequence[str],
     archived: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Decrypt the given categories of one subject: values, and provenance of each field.
+    """Decrypt the given categories of the cipher's subject: values, and each one's provenance.
 
     Callers decide which categories, and whether the intermediate archive is included, through
     the authorisation gate; this function does not.
@@ -154,7 +160,7 @@ def read(
     provenance: dict[str, dict[str, Any]] = {}
     if not wanted:
         return data, provenance
-    cipher = keyring.cipher(session, subject_id)
+    subject_id = cipher.subject_id
     rows = session.connection().execute(
         _VALUES, {"subject_id": subject_id, "categories": list(wanted), "archived": archived}
     )
