@@ -16,7 +16,7 @@ from tutela.db import utc_naive
 from tutela.errors import Denied
 from tutela.policy.schema import Policy
 
-__all__ = ["Actor", "Decision", "authorize"]
+__all__ = ["Actor", "Decision", "authorize", "depends_on_standing"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,13 @@ def authorize(
         or any((r := policy.recipient(role)) and r.archive_access for role in actor.roles)
     )
     return Decision(purpose, tuple(allowed), withheld, _refusal(allowed, withheld), archive)
+
+
+def depends_on_standing(policy: Policy, purpose: str) -> bool:
+    """Whether the subject's consents and objections can change a read for `purpose`: when it
+    rests on consent or an objection scope covers it. Otherwise callers need not look them up."""
+    spec = policy.purpose(purpose)
+    return spec is not None and (spec.legal_basis == "consent" or bool(spec.objection_scopes))
 
 
 def _write(

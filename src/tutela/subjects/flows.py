@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from tutela.access.gate import Actor, authorize
+from tutela.access.gate import Actor, authorize, depends_on_standing
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.consent.service import standing
@@ -51,7 +51,11 @@ def read_for_purpose(
             Event(actor.name, "read", "denied", purpose=purpose, reason="unknown subject"),
         )
         raise NotFound(f"no subject with external id '{external_id}'")
-    consented, objections = standing(session=session, subject_id=subject.id, at=at)
+    consented, objections = (
+        standing(session=session, subject_id=subject.id, at=at)
+        if depends_on_standing(policy, purpose)
+        else (set(), set())
+    )
     decision = authorize(
         policy=policy,
         actor=actor,
