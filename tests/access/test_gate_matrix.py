@@ -171,3 +171,22 @@ def test_writes_need_a_role_that_may_use_every_category_written():
         at=AT,
     )
     assert not refused.granted and "banking" in refused.reason
+
+
+@pytest.mark.parametrize("purpose", [p.id for p in POLICY.purposes])
+def test_standing_is_skipped_only_where_it_cannot_change_a_decision(purpose):
+    from tutela.access.gate import depends_on_standing
+
+    if depends_on_standing(POLICY, purpose):
+        return
+    everything = {"consented": set(POLICY.purpose_ids), "objections": {"prospecting", "profiling"}}
+    for role in POLICY.recipients:
+        read = dict(
+            policy=POLICY,
+            actor=Actor("x", (role.id,)),
+            action="read",
+            subject_kind=POLICY.purpose(purpose).subject_kinds[0],
+            purpose=purpose,
+            at=AT,
+        )
+        assert authorize(**read) == authorize(**read, **everything)
