@@ -17,6 +17,7 @@ from tutela.consent.cli import app as consents_app
 from tutela.crypto.cli import app as keys_app
 from tutela.errors import TutelaError
 from tutela.policy.cli import app as policy_app
+from tutela.requests.cli import app as requests_app
 from tutela.retention.cli import app as retention_app
 from tutela.retention.cli import holds_app
 from tutela.retention.cli import stats as retention_stats
@@ -40,6 +41,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(consents_app, name="consents")
 app.add_typer(retention_app, name="retention")
 app.add_typer(holds_app, name="holds")
+app.add_typer(requests_app, name="requests")
 app.command("stats")(retention_stats)
 app.command("worker")(retention_worker)
 app.command()(demo)

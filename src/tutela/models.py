@@ -5,6 +5,7 @@ from tutela.audit.models import AuditEvent, AuditHead
 from tutela.consent.models import Consent, Objection
 from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import Base
+from tutela.requests.models import RightsRequest
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
@@ -24,6 +25,7 @@ __all__ = [
     "Payment",
     "PersonalValue",
     "Principal",
+    "RightsRequest",
     "Subject",
     "WrappedKey",
 ]

@@ -14,11 +14,12 @@ from tutela.crypto.cipher import SubjectCipher
 from tutela.crypto.keyring import Keyring, shred
 from tutela.crypto.models import DataKey
 from tutela.db import dates_as_text
-from tutela.errors import NotFound
+from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 from tutela.subjects.schemas import Lifecycle, SubjectSummary
 from tutela.subjects.validation import RecordRules, ValidRecord
+from tutela.subjects.values import ValueProblem, check_value, index_form
 from tutela.subjects.writer import (
     LIFECYCLE,
     Written,
@@ -34,6 +35,7 @@ __all__ = [
     "count",
     "erase",
     "find",
+    "find_by_email",
     "get",
     "list_summaries",
     "lookup",
@@ -129,6 +131,36 @@ def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
     first."""
     row = session.connection().execute(_LOOKUP, {"external_id": external_id}).first()
     return SubjectRef(*row) if row else None
+
+
+def find_by_email(
+    *, session: Session, keyring: Keyring, rules: RecordRules, email: str
+) -> list[str]:
+    """Ids of the subjects holding this e-mail address, found through the blind index."""
+    fields = [
+        (c.id, f.id)
+        for c in rules.policy.categories
+        for f in c.fields
+        if f.type == "email" and f.blind_index and c.storage == "record"
+    ]
+    ids: list[str] = []
+    try:
+        value = check_value("email", email)
+    except ValueProblem:
+        raise InvalidInput(
+            "expected an e-mail address like name@example.org", location="email"
+        ) from None
+    normal = index_form("email", value, calling_code=rules.calling_code)
+    for category, field in fields:
+        digest = keyring.blind_index(field, normal)
+        ids += session.scalars(
+            select(PersonalValue.subject_id).where(
+                PersonalValue.category == category,
+                PersonalValue.field == field,
+                PersonalValue.blind_index == digest,
+            )
+        )
+    return sorted(set(ids))
 
 
 def find(*, session: Session, external_id: str) -> Subject | None:

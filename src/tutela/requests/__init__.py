@@ -1,0 +1,1 @@
+"""Rights requests (§10-16): intake, identity, deadlines, decisions, replies."""

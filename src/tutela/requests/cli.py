@@ -1,0 +1,132 @@
+"""`tutela requests`: open, list, show, extend."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tutela.access.gate import Actor
+from tutela.cli_support import (
+    AsOfOption,
+    DbOption,
+    JsonOption,
+    console,
+    load_context,
+    parse_day,
+    print_json,
+)
+from tutela.clock import now, today
+from tutela.db import session_scope
+from tutela.requests import flows, service
+from tutela.requests.models import RightsRequest
+from tutela.requests.schemas import RequestOut
+
+app = typer.Typer(help="Rights requests (§10-16).", no_args_is_help=True)
+
+
+def _out(request: RightsRequest) -> dict:
+    return RequestOut.model_validate(request, from_attributes=True).model_dump(mode="json")
+
+
+@app.command("open")
+def open_(
+    type_: Annotated[str, typer.Option("--type", help=", ".join(service.TYPES))],
+    external_id: Annotated[
+        str | None, typer.Option(help="The person's id in your systems.")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Or the person's e-mail address.")] = None,
+    received: Annotated[str | None, typer.Option(help="Day received (default: today).")] = None,
+    channel: Annotated[str, typer.Option(help="api, post or email.")] = "email",
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Open a request (letters and e-mails received); prints its id and due date."""
+    if (external_id is None) == (email is None):
+        raise typer.BadParameter("give exactly one of --external-id and --email")
+    day = parse_day(received, "--received") or today()
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        request = flows.open_request(
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            actor=Actor.console(),
+            type_=type_,
+            external_id=external_id,
+            email=email,
+            channel=channel,
+            received=day,
+            at=now(),
+        )
+        out = _out(request)
+    if json_output:
+        print_json(out)
+    else:
+        console.print(f"request {out['id']} ({out['type']}), due {out['due_on']}")
+
+
+@app.command("list")
+def list_(
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those past due.")] = False,
+    due_within: Annotated[int | None, typer.Option(help="Only those due within DAYS.")] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Requests not yet closed, soonest due first."""
+    day: date = parse_day(as_of) or today()
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        rows = [
+            _out(r)
+            for r in service.list_requests(
+                session=session, on=day, overdue=overdue, due_within=due_within
+            )
+        ]
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("id", "type", "channel", "received", "due", "status", title="Rights requests")
+    for r in rows:
+        table.add_row(r["id"], r["type"], r["channel"], r["received_on"], r["due_on"], r["status"])
+    console.print(table)
+
+
+@app.command()
+def show(request_id: str, db: DbOption = None, json_output: JsonOption = False) -> None:
+    """One request."""
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        out = _out(service.get(session=session, request_id=request_id))
+    if json_output:
+        print_json(out)
+    else:
+        for key, value in out.items():
+            console.print(f"{key}: {value}")
+
+
+@app.command()
+def extend(
+    request_id: str,
+    months: Annotated[int, typer.Option(min=1, max=2, help="1 or 2 further months.")],
+    reason: Annotated[str, typer.Option(help="Why: told to the person.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Extend the deadline once, before it passes (Art. 12(3))."""
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        out = _out(
+            flows.extend(
+                session=session,
+                rules=ctx.rules,
+                actor=Actor.console(),
+                request_id=request_id,
+                months=months,
+                reason=reason,
+                at=now(),
+            )
+        )
+    if json_output:
+        print_json(out)
+    else:
+        console.print(f"request {request_id} now due {out['due_on']}")

@@ -1,0 +1,27 @@
+"""Rights requests. A request outlives the data it is about: it is the proof it was answered."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tutela.db import Base
+
+__all__ = ["RightsRequest"]
+
+
+class RightsRequest(Base):
+    __tablename__ = "rights_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    # The person concerned, when known; no foreign key: erasure must not erase the request.
+    subject_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    extended_months: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open, verified, closed
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_by: Mapped[str] = mapped_column(String(128))

@@ -1,0 +1,73 @@
+"""REST endpoints for rights requests (the company's applications and the future portal)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from tutela.clock import now
+from tutela.deps import Credentials, call
+from tutela.requests import flows, service
+from tutela.requests.schemas import Extension, RequestIn, RequestOut
+
+router = APIRouter(prefix="/requests", tags=["requests"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestOut)
+def open_request(body: RequestIn, request: Request, credentials: Credentials) -> RequestOut:
+    """Open a rights request; the answer gives its legal due date."""
+    with call(request, credentials, write=True) as c:
+        opened = flows.open_request(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            type_=body.type,
+            external_id=body.external_id,
+            email=body.email,
+            channel=body.channel,
+            received=body.received or now().date(),
+            at=now(),
+        )
+        return RequestOut.model_validate(opened, from_attributes=True)
+
+
+@router.get("", response_model=list[RequestOut])
+def list_requests(
+    request: Request,
+    credentials: Credentials,
+    overdue: bool = False,
+    due_within: Annotated[int | None, Query(ge=0, le=366)] = None,
+) -> list[RequestOut]:
+    """Requests not yet closed, soonest due first."""
+    with call(request, credentials) as c:
+        rows = service.list_requests(
+            session=c.session, on=now().date(), overdue=overdue, due_within=due_within
+        )
+        return [RequestOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/{request_id}", response_model=RequestOut)
+def show_request(request_id: str, request: Request, credentials: Credentials) -> RequestOut:
+    with call(request, credentials) as c:
+        found = service.get(session=c.session, request_id=request_id)
+        return RequestOut.model_validate(found, from_attributes=True)
+
+
+@router.post("/{request_id}/extension", response_model=RequestOut)
+def extend(
+    request_id: str, body: Extension, request: Request, credentials: Credentials
+) -> RequestOut:
+    """Extend the deadline once by one or two months, with reasons (Art. 12(3))."""
+    with call(request, credentials, write=True) as c:
+        extended = flows.extend(
+            session=c.session,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            request_id=request_id,
+            months=body.months,
+            reason=body.reason,
+            at=now(),
+        )
+        return RequestOut.model_validate(extended, from_attributes=True)

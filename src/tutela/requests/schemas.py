@@ -1,0 +1,47 @@
+"""API shapes of rights requests."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Extension", "RequestIn", "RequestOut"]
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(
+        description="confirmation, access, rectification, erasure, restriction, "
+        "portability, objection, consent_withdrawal or post_mortem"
+    )
+    external_id: str | None = Field(None, max_length=128)
+    email: str | None = Field(None, max_length=254)
+    received: date | None = Field(None, description="Day received (default: today).")
+    channel: str = "api"
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> RequestIn:
+        if (self.external_id is None) == (self.email is None):
+            raise ValueError("give exactly one of external_id and email")
+        return self
+
+
+class Extension(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    months: int = Field(ge=1, le=2)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RequestOut(BaseModel):
+    id: str
+    type: str
+    channel: str
+    subject_id: str | None
+    received_on: date
+    due_on: date
+    extended_months: int
+    extension_reason: str | None
+    status: str

@@ -1,0 +1,110 @@
+"""Opening, extending and listing rights requests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tutela.db import utc_naive
+from tutela.errors import InvalidInput, NotFound
+from tutela.requests.deadlines import due_on, extended_due_on
+from tutela.requests.models import RightsRequest
+
+__all__ = ["CHANNELS", "TYPES", "extend", "get", "list_requests", "open_request"]
+
+# The rights of §10-16, and the doors a request comes through.
+TYPES = (
+    "confirmation",
+    "access",
+    "rectification",
+    "erasure",
+    "restriction",
+    "portability",
+    "objection",
+    "consent_withdrawal",
+    "post_mortem",
+)
+CHANNELS = ("api", "post", "email", "opengdpr")
+
+
+def open_request(
+    *,
+    session: Session,
+    type_: str,
+    subject_id: str | None,
+    channel: str,
+    received: date,
+    opened_by: str,
+    at: datetime,
+) -> RightsRequest:
+    if type_ not in TYPES:
+        raise InvalidInput(
+            f"unknown request type; expected one of: {', '.join(TYPES)}", location="type"
+        )
+    if channel not in CHANNELS:
+        raise InvalidInput(
+            f"unknown channel; expected one of: {', '.join(CHANNELS)}", location="channel"
+        )
+    if received > at.date():
+        raise InvalidInput("a request cannot be received in the future", location="received")
+    request = RightsRequest(
+        id=uuid.uuid4().hex,
+        type=type_,
+        channel=channel,
+        subject_id=subject_id,
+        received_on=received,
+        due_on=due_on(received),
+        extended_months=0,
+        status="open",
+        created_at=utc_naive(at),
+        opened_by=opened_by,
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def get(*, session: Session, request_id: str) -> RightsRequest:
+    request = session.get(RightsRequest, request_id)
+    if request is None:
+        raise NotFound(f"no request {request_id}")
+    return request
+
+
+def extend(
+    *, session: Session, request_id: str, months: int, reason: str, on: date
+) -> RightsRequest:
+    """Extend the deadline once (Art. 12(3)); the reason is kept and told to the person."""
+    if not reason.strip():
+        raise InvalidInput("an extension needs its reasons", location="reason")
+    request = get(session=session, request_id=request_id)
+    request.due_on = extended_due_on(
+        request.received_on,
+        already_extended=request.extended_months,
+        months=months,
+        decided_on=on,
+    )
+    request.extended_months = months
+    request.extension_reason = reason.strip()
+    return request
+
+
+def list_requests(
+    *,
+    session: Session,
+    on: date,
+    overdue: bool = False,
+    due_within: int | None = None,
+    include_closed: bool = False,
+) -> list[RightsRequest]:
+    query = select(RightsRequest).order_by(RightsRequest.due_on, RightsRequest.received_on)
+    if not include_closed:
+        query = query.where(RightsRequest.status != "closed")
+    if overdue:
+        query = query.where(RightsRequest.due_on < on)
+    if due_within is not None:
+        query = query.where(RightsRequest.due_on <= on + timedelta(days=due_within))
+    return list(session.scalars(query))
