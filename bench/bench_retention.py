@@ -51,7 +51,8 @@ def records(count: int, seed: int = 3):
             "kind": "client" if client else "prospect",
             "source": "registration_form" if client else "website_contact",
             "identification": {
-                "first_name": "Léa", "last_name": "Martin",
+                "first_name": "Léa",
+                "last_name": "Martin",
                 "email": f"p{n}@example.org",
                 "country": rng.choice(["FR", "FR", "GB", "BE"]),
             },

@@ -1,7 +1,7 @@
 """Rights requests: opened through the CLI (letters, e-mails) and the API, with deadlines."""
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
