@@ -16,6 +16,7 @@ from tutela.cli_support import DbOption, JsonOption, console, err_console, load_
 from tutela.consent.cli import app as consents_app
 from tutela.crypto.cli import app as keys_app
 from tutela.errors import TutelaError
+from tutela.outbox.cli import app as outbox_app
 from tutela.policy.cli import app as policy_app
 from tutela.requests.cli import app as requests_app
 from tutela.retention.cli import app as retention_app
@@ -42,6 +43,7 @@ app.add_typer(consents_app, name="consents")
 app.add_typer(retention_app, name="retention")
 app.add_typer(holds_app, name="holds")
 app.add_typer(requests_app, name="requests")
+app.add_typer(outbox_app, name="outbox")
 app.command("stats")(retention_stats)
 app.command("worker")(retention_worker)
 app.command()(demo)

@@ -5,7 +5,9 @@ from tutela.audit.models import AuditEvent, AuditHead
 from tutela.consent.models import Consent, Objection
 from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import Base
+from tutela.outbox.models import OutboxMessage
 from tutela.requests.models import RightsRequest
+from tutela.requests.verification import Verification
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
@@ -22,10 +24,12 @@ __all__ = [
     "Disclosure",
     "LegalHold",
     "Objection",
+    "OutboxMessage",
     "Payment",
     "PersonalValue",
     "Principal",
     "RightsRequest",
     "Subject",
+    "Verification",
     "WrappedKey",
 ]

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `tutela serve` listens on.")
     port: int = Field(8000, description="Port `tutela serve` listens on.")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server the outbox delivers through.")
+    smtp_port: int = Field(25, description="Its port.")
+    smtp_sender: str | None = Field(
+        None, description="From address of e-mails (default: the policy's controller e-mail)."
+    )
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str | None = Field(None, description="SMTP login, when the server asks for one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     retention_batch: int = Field(
         10_000, ge=1, description="Subjects per transaction of a retention run."
     )

@@ -20,6 +20,7 @@ from tutela.cli_support import (
 )
 from tutela.clock import now, today
 from tutela.db import session_scope
+from tutela.errors import Denied
 from tutela.requests import flows, service
 from tutela.requests.models import RightsRequest
 from tutela.requests.schemas import RequestOut
@@ -130,3 +131,35 @@ def extend(
         print_json(out)
     else:
         console.print(f"request {request_id} now due {out['due_on']}")
+
+
+@app.command()
+def verify(
+    request_id: str,
+    code: Annotated[str | None, typer.Option(help="The code the person received.")] = None,
+    id_checked_by: Annotated[
+        str | None, typer.Option(help="Who checked the ID document (letters).")
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Verify the requester's identity: the e-mailed code, or a staff attestation."""
+    if (code is None) == (id_checked_by is None):
+        raise typer.BadParameter("give exactly one of --code and --id-checked-by")
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        refused = flows.verify(
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            actor=Actor.console(),
+            request_id=request_id,
+            code=code,
+            id_checked_by=id_checked_by,
+            at=now(),
+        )
+    if refused:  # the attempt is committed; now say no
+        raise Denied(refused)
+    if json_output:
+        print_json({"id": request_id, "status": "verified"})
+    else:
+        console.print(f"request {request_id}: identity verified")

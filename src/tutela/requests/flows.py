@@ -11,12 +11,15 @@ from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
 from tutela.errors import Conflict
-from tutela.requests import service
+from tutela.outbox.service import enqueue_email
+from tutela.requests import service, verification
 from tutela.requests.models import RightsRequest
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 
-__all__ = ["extend", "open_request"]
+__all__ = ["ONLINE", "extend", "open_request", "verify"]
+
+ONLINE = ("api", "email", "opengdpr")  # doors where a one-time code proves the requester
 
 
 def _subject_of(
@@ -59,6 +62,9 @@ def open_request(
         opened_by=actor.name,
         at=at,
     )
+    sent_code = False
+    if request.subject_id and channel in ONLINE:
+        sent_code = _send_code(session, keyring, rules, request, at)
     audit.log(
         session,
         rules.policy,
@@ -69,10 +75,77 @@ def open_request(
             "done",
             subject_id=request.subject_id,
             reason=f"{type_} request",
-            detail={"request": request.id, "due_on": str(request.due_on)},
+            detail={"request": request.id, "due_on": str(request.due_on), "code_sent": sent_code},
         ),
     )
     return request
+
+
+def _send_code(
+    session: Session, keyring: Keyring, rules: RecordRules, request: RightsRequest, at: datetime
+) -> bool:
+    """E-mail a one-time code to the address on file: proof that the requester controls it.
+    False when the person has no address on file (then staff must check an ID document)."""
+    address = subjects.email_on_file(
+        session=session, keyring=keyring, rules=rules, subject_id=request.subject_id
+    )
+    if address is None:
+        return False
+    code = verification.issue_code(session=session, keyring=keyring, request_id=request.id, at=at)
+    controller = rules.policy.controller
+    minutes = int(verification.CODE_LIFETIME.total_seconds() // 60)
+    enqueue_email(
+        session=session,
+        keyring=keyring,
+        to=address,
+        at=at,
+        subject=f"{controller.name}: your code for your personal data request",
+        body=(
+            f"Your code: {code}\n\nIt confirms the request you made to {controller.name} "
+            f"about your personal data (reference {request.id}). It expires in {minutes} "
+            "minutes.\nIf you did not make this request, ignore this message."
+        ),
+    )
+    return True
+
+
+def verify(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    request_id: str,
+    code: str | None,
+    id_checked_by: str | None,
+    at: datetime,
+) -> str | None:
+    """Check the requester's identity. None when verified; otherwise the reason it is not
+    (the attempt is recorded: the caller commits, then reports the refusal)."""
+    request = service.get(session=session, request_id=request_id)
+    if code is not None:
+        refused = verification.check_code(
+            session=session, keyring=keyring, request_id=request_id, code=code, at=at
+        )
+    else:
+        verification.attest(session=session, request_id=request_id, by=id_checked_by or "", at=at)
+        refused = None
+    if refused is None:
+        request.status = "verified"
+    audit.log(
+        session,
+        rules.policy,
+        at,
+        Event(
+            actor.name,
+            "verify_identity",
+            "denied" if refused else "done",
+            subject_id=request.subject_id,
+            reason=refused or "",
+            detail={"request": request.id, "method": "email_code" if code else "id_document"},
+        ),
+    )
+    return refused
 
 
 def extend(

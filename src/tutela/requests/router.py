@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Request, status
 
 from tutela.clock import now
 from tutela.deps import Credentials, call
+from tutela.errors import Denied
 from tutela.requests import flows, service
-from tutela.requests.schemas import Extension, RequestIn, RequestOut
+from tutela.requests.schemas import CodeIn, Extension, RequestIn, RequestOut
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
@@ -71,3 +72,25 @@ def extend(
             at=now(),
         )
         return RequestOut.model_validate(extended, from_attributes=True)
+
+
+@router.post("/{request_id}/verification", response_model=RequestOut)
+def verify(request_id: str, body: CodeIn, request: Request, credentials: Credentials) -> RequestOut:
+    """Check the one-time code the person received; 403 with the reason when it is wrong."""
+    with call(request, credentials, write=True) as c:
+        refused = flows.verify(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            request_id=request_id,
+            code=body.code,
+            id_checked_by=None,
+            at=now(),
+        )
+        out = RequestOut.model_validate(
+            service.get(session=c.session, request_id=request_id), from_attributes=True
+        )
+    if refused:  # the attempt is committed; now say no
+        raise Denied(refused)
+    return out

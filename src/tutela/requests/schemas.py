@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Extension", "RequestIn", "RequestOut"]
+__all__ = ["CodeIn", "Extension", "RequestIn", "RequestOut"]
 
 
 class RequestIn(BaseModel):
@@ -33,6 +33,12 @@ class Extension(BaseModel):
 
     months: int = Field(ge=1, le=2)
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class CodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^\d{6}$", description="The six-digit code the person received.")
 
 
 class RequestOut(BaseModel):

@@ -33,6 +33,7 @@ from tutela.subjects.writer import (
 
 __all__ = [
     "count",
+    "email_on_file",
     "erase",
     "find",
     "find_by_email",
@@ -161,6 +162,25 @@ def find_by_email(
             )
         )
     return sorted(set(ids))
+
+
+def email_on_file(
+    *, session: Session, keyring: Keyring, rules: RecordRules, subject_id: str
+) -> str | None:
+    """The subject's e-mail address (decrypted), where one-time codes are sent."""
+    for category in rules.policy.categories:
+        for spec in category.fields:
+            if spec.type == "email" and category.storage == "record":
+                blob = session.scalar(
+                    select(PersonalValue.ciphertext).where(
+                        PersonalValue.subject_id == subject_id,
+                        PersonalValue.category == category.id,
+                        PersonalValue.field == spec.id,
+                    )
+                )
+                if blob is not None:
+                    return keyring.cipher(session, subject_id).decrypt(category.id, spec.id, blob)
+    return None
 
 
 def find(*, session: Session, external_id: str) -> Subject | None:

@@ -1,0 +1,1 @@
+"""Messages to people and recipients, delivered with retries (e-mail over SMTP)."""

@@ -1,0 +1,156 @@
+"""Identity first: a one-time code e-mailed (over real SMTP) to the address on file, or a
+staff attestation for letters; codes hashed, expiring, limited in attempts."""
+
+import json
+import re
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tutela.api import create_app
+from tutela.outbox.models import OutboxMessage
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def code_for(self, address: str) -> str:
+        (mail,) = [m for m in self.messages if address in m.rcpt_tos]
+        return re.search(rb"Your code: (\d{6})", mail.content).group(1).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def inbox(monkeypatch):
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("TUTELA_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TUTELA_SMTP_PORT", str(port))
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def imported(env, cli, example, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    assert cli("subjects", "import", str(path)).exit_code == 0
+    return env
+
+
+def open_online(cli):
+    result = cli(
+        "requests",
+        "open",
+        "--type",
+        "access",
+        "--email",
+        "ana@example.org",
+        "--channel",
+        "email",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["id"]
+
+
+def test_a_code_goes_to_the_address_on_file_and_verifies(imported, cli, inbox):
+    request_id = open_online(cli)
+    assert json.loads(cli("outbox", "send", "--json").stdout) == {
+        "sent": 1,
+        "retry": 0,
+        "failed": 0,
+    }
+    (mail,) = inbox.messages
+    assert mail.rcpt_tos == ["ana@example.org"]
+    code = inbox.code_for("ana@example.org")
+    listed = cli("outbox", "list", "--json").stdout
+    assert "ana@example.org" not in listed and code not in listed
+    with imported.ctx.engine.connect() as conn:
+        (body,) = conn.execute(select(OutboxMessage.body)).one()
+    assert body is None  # the text, code included, is dropped once delivered
+
+    verified = cli("requests", "verify", request_id, "--code", code, "--json")
+    assert verified.exit_code == 0, verified.stderr
+    assert json.loads(cli("requests", "show", request_id, "--json").stdout)["status"] == "verified"
+    again = cli("requests", "verify", request_id, "--code", code)
+    assert again.exit_code == 1 and "already verified" in again.stderr
+
+
+def test_wrong_codes_are_counted_and_end_the_request(imported, cli, inbox):
+    request_id = open_online(cli)
+    cli("outbox", "send")
+    code = inbox.code_for("ana@example.org")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for left in (4, 3, 2, 1, 0):
+        result = cli("requests", "verify", request_id, "--code", wrong)
+        assert result.exit_code == 1 and f"({left} attempt(s) left)" in result.stderr
+    locked = cli("requests", "verify", request_id, "--code", code)
+    assert locked.exit_code == 1 and "must make a new request" in locked.stderr
+    assert json.loads(cli("requests", "show", request_id, "--json").stdout)["status"] == "open"
+
+
+def test_a_letter_is_verified_by_staff_who_checked_the_id(imported, cli, inbox):
+    opened = json.loads(
+        cli(
+            "requests",
+            "open",
+            "--type",
+            "erasure",
+            "--external-id",
+            "crm-42",
+            "--channel",
+            "post",
+            "--json",
+        ).stdout
+    )
+    assert json.loads(cli("outbox", "send", "--json").stdout)["sent"] == 0  # no code by post
+    result = cli("requests", "verify", opened["id"], "--id-checked-by", "Claire, DPO office")
+    assert result.exit_code == 0, result.stderr
+    events = json.loads(cli("audit", "show", "--json").stdout)
+    assert events[-1]["action"] == "verify_identity" and events[-1]["outcome"] == "done"
+
+
+def test_an_unreachable_smtp_server_is_retried_later(imported, cli, monkeypatch):
+    open_online(cli)
+    monkeypatch.setenv("TUTELA_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TUTELA_SMTP_PORT", str(free_port()))  # nothing listens there
+    assert json.loads(cli("outbox", "send", "--json").stdout) == {
+        "sent": 0,
+        "retry": 1,
+        "failed": 0,
+    }
+    (message,) = json.loads(cli("outbox", "list", "--json").stdout)
+    assert message["status"] == "pending" and message["attempts"] == 1
+    assert "cannot reach the SMTP server" in message["last_error"]
+    # Not due again before its backoff: a second run right away tries nothing.
+    assert json.loads(cli("outbox", "send", "--json").stdout)["retry"] == 0
+
+
+def test_the_api_checks_codes_and_keeps_count(imported, cli, inbox):
+    with TestClient(create_app(imported.ctx)) as client:
+        client.headers["Authorization"] = f"Bearer {imported.admin_key}"
+        opened = client.post("/requests", json={"type": "access", "email": "ana@example.org"})
+        request_id = opened.json()["id"]
+        cli("outbox", "send")
+        code = inbox.code_for("ana@example.org")
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+        refused = client.post(f"/requests/{request_id}/verification", json={"code": wrong})
+        assert refused.status_code == 403 and "4 attempt(s) left" in refused.json()["detail"]
+        ok = client.post(f"/requests/{request_id}/verification", json={"code": code})
+        assert ok.status_code == 200 and ok.json()["status"] == "verified"
