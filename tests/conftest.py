@@ -203,3 +203,49 @@ def example() -> dict:
 
 def new_id() -> str:
     return uuid.uuid4().hex[:8]
+
+
+class Inbox:
+    """A real SMTP server on loopback (aiosmtpd) collecting what Tutela sends."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def code_for(self, address: str, reference: str = "") -> str:
+        import re
+
+        mails = [
+            m for m in self.messages if address in m.rcpt_tos and reference.encode() in m.content
+        ]
+        return re.search(rb"Your code: (\d{6})", mails[-1].content).group(1).decode()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(monkeypatch) -> Iterator[Inbox]:
+    from aiosmtpd.controller import Controller
+
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("TUTELA_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TUTELA_SMTP_PORT", str(port))
+    yield handler
+    controller.stop()

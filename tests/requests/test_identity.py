@@ -2,47 +2,13 @@
 staff attestation for letters; codes hashed, expiring, limited in attempts."""
 
 import json
-import re
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tutela.api import create_app
 from tutela.outbox.models import OutboxMessage
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-    def code_for(self, address: str) -> str:
-        (mail,) = [m for m in self.messages if address in m.rcpt_tos]
-        return re.search(rb"Your code: (\d{6})", mail.content).group(1).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def inbox(monkeypatch):
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("TUTELA_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TUTELA_SMTP_PORT", str(port))
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture
@@ -126,10 +92,10 @@ def test_a_letter_is_verified_by_staff_who_checked_the_id(imported, cli, inbox):
     assert events[-1]["action"] == "verify_identity" and events[-1]["outcome"] == "done"
 
 
-def test_an_unreachable_smtp_server_is_retried_later(imported, cli, monkeypatch):
+def test_an_unreachable_smtp_server_is_retried_later(imported, cli, monkeypatch, unused_port):
     open_online(cli)
     monkeypatch.setenv("TUTELA_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("TUTELA_SMTP_PORT", str(free_port()))  # nothing listens there
+    monkeypatch.setenv("TUTELA_SMTP_PORT", str(unused_port))  # nothing listens there
     assert json.loads(cli("outbox", "send", "--json").stdout) == {
         "sent": 0,
         "retry": 1,

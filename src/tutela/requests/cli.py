@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,12 +21,16 @@ from tutela.cli_support import (
 )
 from tutela.clock import now, today
 from tutela.db import session_scope
-from tutela.errors import Denied
+from tutela.errors import Denied, InvalidInput
 from tutela.requests import flows, service
+from tutela.requests.decisions import decide
+from tutela.requests.export import render, write_private
 from tutela.requests.models import RightsRequest
 from tutela.requests.schemas import RequestOut
 
 app = typer.Typer(help="Rights requests (§10-16).", no_args_is_help=True)
+
+EXPORTABLE = ("access",)  # requests whose answer carries a copy of the data
 
 
 def _out(request: RightsRequest) -> dict:
@@ -163,3 +168,58 @@ def verify(
         print_json({"id": request_id, "status": "verified"})
     else:
         console.print(f"request {request_id}: identity verified")
+
+
+@app.command()
+def process(request_id: str, db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Decide a verified request and carry it out: what was done, and why."""
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        answer = flows.process(
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            actor=Actor.console(),
+            request_id=request_id,
+            at=now(),
+        )
+    summary = answer.as_dict()
+    if summary["copy"] is not None:  # personal data: for the person, through `export`
+        summary["copy"] = "ready: tutela requests export"
+    if json_output:
+        print_json(summary)
+        return
+    console.print(f"request {request_id} ({answer.type}): {answer.outcome}")
+    for line in answer.done + answer.reasons:
+        console.print(f"  {line}")
+
+
+@app.command()
+def export(
+    request_id: str,
+    fmt: Annotated[str, typer.Option("--format", help="json or html.")] = "html",
+    out: Annotated[Path, typer.Option(help="File to write (must not exist; mode 0600).")] = ...,
+    db: DbOption = None,
+) -> None:
+    """Write the answer with its copy of the data, for the person (access requests)."""
+    if fmt not in ("json", "html"):
+        raise typer.BadParameter("expected json or html", param_hint="--format")
+    if out.exists():
+        raise typer.BadParameter(f"{out} exists; refusing to overwrite", param_hint="--out")
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        request = service.get(session=session, request_id=request_id)
+        answer = (
+            decide(
+                session=session,
+                keyring=ctx.keyring(session),
+                policy=ctx.policy,
+                request=request,
+                at=now(),
+            )
+            if request.type in EXPORTABLE
+            else None
+        )
+        if answer is None:
+            raise InvalidInput(f"a {request.type} request has no copy to export", location="ID")
+        text = render(answer, fmt=fmt, controller=ctx.policy.controller.name, answered=today())
+    write_private(out, text)
+    console.print(f"wrote {out} (readable by you only): hand it to the person, then delete it")

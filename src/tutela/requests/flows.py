@@ -13,11 +13,12 @@ from tutela.crypto.keyring import Keyring
 from tutela.errors import Conflict
 from tutela.outbox.service import enqueue_email
 from tutela.requests import service, verification
+from tutela.requests.decisions import Answer, decide
 from tutela.requests.models import RightsRequest
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 
-__all__ = ["ONLINE", "extend", "open_request", "verify"]
+__all__ = ["ONLINE", "extend", "open_request", "process", "verify"]
 
 ONLINE = ("api", "email", "opengdpr")  # doors where a one-time code proves the requester
 
@@ -175,3 +176,33 @@ def extend(
         ),
     )
     return request
+
+
+def process(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    request_id: str,
+    at: datetime,
+) -> Answer:
+    """Decide a verified request and carry it out; the answer says what and why."""
+    request = service.get(session=session, request_id=request_id)
+    answer = decide(session=session, keyring=keyring, policy=rules.policy, request=request, at=at)
+    if answer.outcome in ("done", "nothing_held"):
+        request.status = "closed"
+    audit.log(
+        session,
+        rules.policy,
+        at,
+        Event(
+            actor.name,
+            "answer_request",
+            "done",
+            subject_id=request.subject_id,
+            reason=f"{request.type}: {answer.outcome}",
+            detail={"request": request.id, "done": answer.done},
+        ),
+    )
+    return answer

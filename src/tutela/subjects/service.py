@@ -38,6 +38,7 @@ __all__ = [
     "find",
     "find_by_email",
     "get",
+    "get_by_id",
     "list_summaries",
     "lookup",
     "read",
@@ -181,6 +182,10 @@ def email_on_file(
                 if blob is not None:
                     return keyring.cipher(session, subject_id).decrypt(category.id, spec.id, blob)
     return None
+
+
+def get_by_id(*, session: Session, subject_id: str) -> Subject | None:
+    return session.get(Subject, subject_id)
 
 
 def find(*, session: Session, external_id: str) -> Subject | None:

@@ -1,0 +1,198 @@
+"""Decisions on rights requests, derived from the policy, each with its reasons.
+
+Every answer names the DPO and the right to complain to the supervisory authority (§22, §23).
+Built so far: confirmation (§10), access with a copy (§10, Art. 15), objection (§12, §15) and
+consent withdrawal. The other rights answer that they are not handled automatically yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tutela.audit import service as audit
+from tutela.consent import service as consent
+from tutela.crypto.keyring import Keyring
+from tutela.errors import Denied
+from tutela.policy.schema import Policy
+from tutela.requests.models import RightsRequest
+from tutela.retention.schedule import add_months
+from tutela.subjects import service as subjects
+
+__all__ = ["Answer", "decide"]
+
+
+@dataclass
+class Answer:
+    request_id: str
+    type: str
+    outcome: str  # done, refused, nothing_held, not_automated
+    reasons: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    copy: dict[str, Any] | None = None  # the data given, for access
+    contacts: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "type": self.type,
+            "outcome": self.outcome,
+            "reasons": self.reasons,
+            "done": self.done,
+            "copy": self.copy,
+            "contacts": self.contacts,
+        }
+
+
+def _contacts(policy: Policy) -> dict[str, Any]:
+    dpo, authority = policy.dpo, policy.supervisory_authority
+    return {
+        "dpo": {
+            "name": dpo.name,
+            "organisation": dpo.organisation,
+            "email": dpo.email,
+            "phone": dpo.phone,
+        },
+        "complaint": {
+            "authority": authority.name,
+            "service": authority.complaint_service,
+            "address": authority.address,
+            "phone": authority.phone,
+        },
+    }
+
+
+def decide(
+    *, session: Session, keyring: Keyring, policy: Policy, request: RightsRequest, at: datetime
+) -> Answer:
+    """The decision on a verified request, carried out through the same services as
+    everything else. An unverified request is refused before anything is read."""
+    if request.status not in ("verified", "closed"):  # closed ones were verified first
+        raise Denied("the requester's identity is not verified: nothing is disclosed or changed")
+    answer = Answer(request.id, request.type, "done", contacts=_contacts(policy))
+    if (
+        request.subject_id is None
+        or subjects.get_by_id(session=session, subject_id=request.subject_id) is None
+    ):
+        answer.outcome = "nothing_held"
+        answer.reasons.append(f"{policy.controller.name} holds no personal data about you.")
+        return answer
+    handler = _HANDLERS.get(request.type)
+    if handler is None:
+        answer.outcome = "not_automated"
+        answer.reasons.append("This kind of request is handled by the DPO, who will answer you.")
+        return answer
+    handler(session, keyring, policy, request, answer, at)
+    return answer
+
+
+def _confirmation(session, keyring, policy, request, answer, at) -> None:
+    answer.reasons.append(f"Yes: {policy.controller.name} processes personal data about you.")
+
+
+def _access(session, keyring, policy, request, answer, at) -> None:
+    subject = subjects.get_by_id(session=session, subject_id=request.subject_id)
+    cipher = keyring.cipher(session, subject.id)
+    data, provenance = subjects.read(
+        session=session,
+        cipher=cipher,
+        policy=policy,
+        categories=[c.id for c in policy.categories],
+        archived=True,
+    )
+    held = {name for name, values in data.items() if values}
+    purposes = [
+        {
+            "purpose": p.name,
+            "legal_basis": p.legal_basis,
+            "categories": sorted(held & set(p.categories)),
+        }
+        for p in policy.purposes
+        if subject.kind in p.subject_kinds and held & set(p.categories)
+    ]
+    recipients = sorted(
+        {r.name for r in policy.recipients for g in r.grants if held & set(g.categories)}
+    )
+    retention = [
+        {
+            "rule": rule.description,
+            "categories": sorted(held & set(rule.categories)),
+            "from": rule.anchor,
+            "months": rule.active_months + rule.archive_months,
+            "until": str(
+                add_months(getattr(subject, rule.anchor), rule.active_months + rule.archive_months)
+            )
+            if rule.anchor != "collected_at" and getattr(subject, rule.anchor)
+            else None,
+        }
+        for rule in policy.retention
+        if subject.kind in rule.subject_kinds and held & set(rule.categories)
+    ]
+    sources = sorted(
+        {
+            origin["source"]
+            for fields in provenance.values()
+            for origin in fields.values()
+            if not origin["provided_by_subject"]
+        }
+    )
+    trail = [
+        {
+            "at": e.at.isoformat(),
+            "action": e.action,
+            "outcome": e.outcome,
+            "purpose": e.purpose,
+            "categories": e.categories.split(",") if e.categories else [],
+        }
+        for e in audit.events(session, subject_id=subject.id, limit=100_000)
+    ]
+    answer.copy = {
+        "personal_data": data,
+        "provenance": provenance,
+        "purposes": purposes,
+        "recipients": recipients,
+        "retention": retention,
+        "sources_not_you": [policy.source(s).name for s in sources],
+        "consents": consent.history(session=session, subject_id=subject.id),
+        "access_trail": trail,
+    }
+    answer.reasons.append(
+        "Here is a copy of the personal data held about you; the first copy is free."
+    )
+    answer.reasons.append(
+        "Left out as confidential: the names of the members of staff who accessed your data "
+        "(they are other people's personal data); the access trail gives what was done and why."
+    )
+    answer.done.append("copy provided")
+
+
+def _objection(session, keyring, policy, request, answer, at) -> None:
+    for scope in ("prospecting", "profiling"):
+        consent.object_to(session=session, subject_id=request.subject_id, scope=scope, at=at)
+    covered = sorted(p.name for p in policy.purposes if p.objection_scopes)
+    answer.done.append("objection to prospecting and profiling recorded")
+    answer.reasons.append("Your data is no longer used for: " + "; ".join(covered) + " (§12, §15).")
+
+
+def _consent_withdrawal(session, keyring, policy, request, answer, at) -> None:
+    active = consent.standing(session=session, subject_id=request.subject_id, at=at)[0]
+    for purpose in sorted(active):
+        consent.withdraw(session=session, subject_id=request.subject_id, purpose=purpose, at=at)
+        answer.done.append(f"consent withdrawn: {policy.purpose(purpose).name}")
+    if not active:
+        answer.reasons.append("You had given no consent that is still active.")
+    else:
+        answer.reasons.append(
+            "Processing that rested on your consent stops; what was done before stays lawful."
+        )
+
+
+_HANDLERS = {
+    "confirmation": _confirmation,
+    "access": _access,
+    "objection": _objection,
+    "consent_withdrawal": _consent_withdrawal,
+}

@@ -1,0 +1,111 @@
+"""Requests end to end: verified first, then decided by the policy, with reasons and contacts."""
+
+import json
+import os
+import stat
+
+import pytest
+
+
+@pytest.fixture
+def ana(env, cli, example, tmp_path, inbox):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    assert cli("subjects", "import", str(path)).exit_code == 0
+    return inbox
+
+
+def verified_request(cli, inbox, type_):
+    opened = json.loads(
+        cli(
+            "requests",
+            "open",
+            "--type",
+            type_,
+            "--email",
+            "ana@example.org",
+            "--channel",
+            "email",
+            "--json",
+        ).stdout
+    )
+    cli("outbox", "send")
+    code = inbox.code_for("ana@example.org", opened["id"])
+    assert cli("requests", "verify", opened["id"], "--code", code).exit_code == 0
+    return opened["id"]
+
+
+def test_nothing_is_disclosed_before_identity_is_verified(ana, cli, tmp_path):
+    opened = json.loads(
+        cli("requests", "open", "--type", "access", "--email", "ana@example.org", "--json").stdout
+    )
+    refused = cli("requests", "process", opened["id"])
+    assert refused.exit_code == 1 and "not verified" in refused.stderr
+    out = tmp_path / "copy.html"
+    assert cli("requests", "export", opened["id"], "--out", str(out)).exit_code == 1
+    assert not out.exists()
+
+
+def test_access_gives_a_copy_with_purposes_recipients_retention_and_trail(ana, cli, tmp_path):
+    request_id = verified_request(cli, ana, "access")
+    answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
+    assert answer["outcome"] == "done" and answer["copy"] == "ready: tutela requests export"
+    assert answer["contacts"]["dpo"]["email"] == "dpo-wimi@racine.eu"
+    assert "3 Place de Fontenoy" in answer["contacts"]["complaint"]["address"]
+
+    out = tmp_path / "copy.json"
+    assert (
+        cli("requests", "export", request_id, "--format", "json", "--out", str(out)).exit_code == 0
+    )
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    copy = json.loads(out.read_text())["copy"]
+    assert copy["personal_data"]["identification"]["email"] == "ana@example.org"
+    assert copy["personal_data"]["technical"][0]["ip"] == "203.0.113.7"
+    assert {p["legal_basis"] for p in copy["purposes"]} >= {"consent", "contract"}
+    assert copy["recipients"] and copy["retention"]
+    assert any(r["until"] == "2026-03-01" for r in copy["retention"])  # prospect data: 3 years
+    assert {e["action"] for e in copy["access_trail"]} >= {"open_request", "verify_identity"}
+    assert "principal" not in json.dumps(copy["access_trail"])  # staff names left out
+
+    page = tmp_path / "copy.html"
+    assert cli("requests", "export", request_id, "--out", str(page)).exit_code == 0
+    html = page.read_text()
+    assert "ana@example.org" in html and "dpo-wimi@racine.eu" in html and "CNIL" in html
+    again = cli("requests", "export", request_id, "--out", str(page))
+    assert again.exit_code == 2 and "refusing to overwrite" in again.stderr
+
+
+def test_objection_stops_prospecting_and_profiling(ana, cli):
+    assert cli("subjects", "show", "crm-42", "--purpose", "profiling").exit_code == 0
+    request_id = verified_request(cli, ana, "objection")
+    answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
+    assert answer["outcome"] == "done"
+    refused = cli("subjects", "show", "crm-42", "--purpose", "profiling")
+    assert refused.exit_code == 1 and "objected to" in refused.stderr
+
+
+def test_consent_withdrawal_withdraws_every_active_consent(ana, cli):
+    request_id = verified_request(cli, ana, "consent_withdrawal")
+    answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
+    assert answer["done"] == ["consent withdrawn: Profiling to find commercial prospects"]
+    assert cli("subjects", "show", "crm-42", "--purpose", "profiling").exit_code == 1
+
+
+def test_a_person_with_no_data_is_told_so(ana, cli):
+    opened = json.loads(
+        cli(
+            "requests",
+            "open",
+            "--type",
+            "confirmation",
+            "--email",
+            "nobody@example.org",
+            "--channel",
+            "post",
+            "--json",
+        ).stdout
+    )
+    cli("requests", "verify", opened["id"], "--id-checked-by", "Claire")
+    answer = json.loads(cli("requests", "process", opened["id"], "--json").stdout)
+    assert answer["outcome"] == "nothing_held"
+    assert json.loads(cli("requests", "show", opened["id"], "--json").stdout)["status"] == "closed"
