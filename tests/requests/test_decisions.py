@@ -109,3 +109,54 @@ def test_a_person_with_no_data_is_told_so(ana, cli):
     answer = json.loads(cli("requests", "process", opened["id"], "--json").stdout)
     assert answer["outcome"] == "nothing_held"
     assert json.loads(cli("requests", "show", opened["id"], "--json").stdout)["status"] == "closed"
+
+
+def test_a_prospects_erasure_leaves_nothing_not_even_the_key(ana, cli):
+    request_id = verified_request(cli, ana, "erasure")
+    answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
+    assert answer["done"] == ["all your personal data was erased, and the key that encrypted it"]
+    gone = cli("subjects", "show", "crm-42", "--purpose", "rights_requests")
+    assert gone.exit_code == 1 and "no subject" in gone.stderr
+    assert json.loads(cli("requests", "show", request_id, "--json").stdout)["status"] == "closed"
+
+
+def test_a_clients_erasure_keeps_what_the_law_needs_and_says_until_when(env, cli, inbox, tmp_path):
+    client = {
+        "external_id": "c-1",
+        "kind": "client",
+        "source": "registration_form",
+        "identification": {"first_name": "Léa", "last_name": "Martin", "email": "lea@example.org"},
+        "lifecycle": {"subscription_started_at": "2024-01-01"},
+        "contract": {"plan": "wimi_teamwork", "contract_reference": "C-1"},
+        "enriched": {"segment": "smb"},
+        "connections": [{"at": "2026-01-01T10:00:00Z", "ip": "198.51.100.3"}],
+        "payments": [{"at": "2026-01-02T10:00:00Z", "method": "card", "card_last4": "4242"}],
+    }
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(client) + "\n")
+    assert cli("subjects", "import", str(path)).exit_code == 0
+    opened = json.loads(
+        cli(
+            "requests",
+            "open",
+            "--type",
+            "erasure",
+            "--external-id",
+            "c-1",
+            "--channel",
+            "post",
+            "--json",
+        ).stdout
+    )
+    cli("requests", "verify", opened["id"], "--id-checked-by", "Claire")
+    answer = json.loads(cli("requests", "process", opened["id"], "--json").stdout)
+    assert answer["done"] == ["erased: enriched, technical"]
+    kept = "\n".join(answer["reasons"])
+    assert "Kept: contract, for Management of the accounting and billing (legal obligation)" in kept
+    assert "60 months after the end of your subscription" in kept  # proof of contract
+    assert "Kept: banking" in kept and "Kept: identification" in kept
+    assert "Your subscription is running" in kept
+    left = json.loads(
+        cli("subjects", "show", "c-1", "--purpose", "legal_archiving", "--json").stdout
+    )["data"]
+    assert set(left) == {"identification", "contract", "banking"}

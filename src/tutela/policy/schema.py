@@ -178,6 +178,11 @@ class Purpose(_Strict):
     archive: bool = Field(
         False, description="May read the intermediate archive (legal claims and obligations)."
     )
+    erasure_exception: bool = Field(
+        False,
+        description="Data this purpose uses is kept despite an erasure request: a legal "
+        "obligation or legal claims (GDPR Art. 17(3)(b), (e)).",
+    )
     objection_scopes: list[ObjectionScope] = Field(
         [],
         description="An objection of one of these scopes refuses the purpose (§12, §15): "

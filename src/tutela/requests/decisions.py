@@ -1,8 +1,8 @@
 """Decisions on rights requests, derived from the policy, each with its reasons.
 
 Every answer names the DPO and the right to complain to the supervisory authority (§22, §23).
-Built so far: confirmation (§10), access with a copy (§10, Art. 15), objection (§12, §15) and
-consent withdrawal. The other rights answer that they are not handled automatically yet.
+Built so far: confirmation (§10), access with a copy (§10, Art. 15), erasure (§12), objection
+(§12, §15) and consent withdrawal. The other rights answer that they are not handled automatically yet.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tutela.crypto.keyring import Keyring
 from tutela.errors import Denied
 from tutela.policy.schema import Policy
 from tutela.requests.models import RightsRequest
+from tutela.retention import service as retention
 from tutela.retention.schedule import add_months
 from tutela.subjects import service as subjects
 
@@ -190,9 +191,77 @@ def _consent_withdrawal(session, keyring, policy, request, answer, at) -> None:
         )
 
 
+_ANCHORS = {  # how an answer names the date a retention period runs from
+    "subscription_ended_at": "the end of your subscription",
+    "last_transaction_at": "your last payment",
+    "last_contact_at": "your last contact with us",
+    "last_connection_at": "your last connection",
+    "subscription_started_at": "the start of your subscription",
+    "first_contact_at": "your first contact with us",
+    "date_of_death": "the date of death",
+    "collected_at": "its collection",
+}
+
+
+def _kept_until(policy: Policy, subject, category: str) -> str:
+    """Until when the policy's retention rules keep a category of this subject."""
+    dates, periods = [], []
+    for rule in policy.retention:
+        if category not in rule.categories or subject.kind not in rule.subject_kinds:
+            continue
+        months = rule.active_months + rule.archive_months
+        anchor = getattr(subject, rule.anchor, None) if rule.anchor != "collected_at" else None
+        if anchor is not None:
+            dates.append(add_months(anchor, months))
+        else:
+            periods.append(f"{months} months after {_ANCHORS[rule.anchor]}")
+    if periods:
+        return "; ".join(periods)
+    return f"until {max(dates)}" if dates else "as long as the legal obligation lasts"
+
+
+def _erasure(session, keyring, policy, request, answer, at) -> None:
+    """§12: everything is erased but what a legal obligation or legal claims require."""
+    subject = subjects.get_by_id(session=session, subject_id=request.subject_id)
+    held = subjects.categories_held(session=session, policy=policy, subject_id=subject.id)
+    kept: dict[str, str] = {}
+    for hold in retention.active_holds(session=session).get(subject.id, []):
+        for category in held & set(hold.categories or held):
+            kept[category] = (
+                f"a legal hold ({policy.purpose(hold.purpose).name}, case "
+                f"{hold.reference}), until it is lifted"
+            )
+    for purpose in policy.purposes:
+        if purpose.erasure_exception and subject.kind in purpose.subject_kinds:
+            for category in held & set(purpose.categories):
+                kept.setdefault(
+                    category,
+                    f"{purpose.name} ({purpose.legal_basis.replace('_', ' ')}), "
+                    f"{_kept_until(policy, subject, category)}",
+                )
+    if not kept:
+        subjects.erase(session=session, subject_id=subject.id)
+        answer.done.append("all your personal data was erased, and the key that encrypted it")
+        answer.reasons.append("Erasure is irreversible: it cannot be restored (§9).")
+        return
+    erased = held - set(kept)
+    subjects.erase_categories(
+        session=session, policy=policy, subject_id=subject.id, categories=erased
+    )
+    if erased:
+        answer.done.append("erased: " + ", ".join(sorted(erased)))
+    for category, ground in sorted(kept.items()):
+        answer.reasons.append(f"Kept: {category}, for {ground}.")
+    if subject.subscription_started_at and not subject.subscription_ended_at:
+        answer.reasons.append(
+            "Your subscription is running: the data the contract needs is kept while it runs."
+        )
+
+
 _HANDLERS = {
     "confirmation": _confirmation,
     "access": _access,
     "objection": _objection,
     "consent_withdrawal": _consent_withdrawal,
+    "erasure": _erasure,
 }

@@ -32,9 +32,11 @@ from tutela.subjects.writer import (
 )
 
 __all__ = [
+    "categories_held",
     "count",
     "email_on_file",
     "erase",
+    "erase_categories",
     "find",
     "find_by_email",
     "get",
@@ -288,6 +290,39 @@ def count(*, session: Session, kind: str | None = None) -> int:
     if kind:
         query = query.where(Subject.kind == kind)
     return session.scalar(query) or 0
+
+
+def categories_held(*, session: Session, policy: Policy, subject_id: str) -> set[str]:
+    """The categories of which the subject has data, whatever their storage."""
+    held = set(
+        session.scalars(
+            select(PersonalValue.category).where(PersonalValue.subject_id == subject_id).distinct()
+        )
+    )
+    stored = storage_categories(policy)
+    for storage, model in (("connections", Connection), ("payments", Payment)):
+        if storage in stored and session.scalar(
+            select(model.subject_id).where(model.subject_id == subject_id).limit(1)
+        ):
+            held.add(stored[storage])
+    return held
+
+
+def erase_categories(
+    *, session: Session, policy: Policy, subject_id: str, categories: set[str]
+) -> None:
+    """Delete some categories of a subject's data; the rest, and the data key, stay."""
+    stored = {v: k for k, v in storage_categories(policy).items()}
+    record = [c for c in categories if c not in stored]
+    if record:
+        session.execute(
+            delete(PersonalValue).where(
+                PersonalValue.subject_id == subject_id, PersonalValue.category.in_(record)
+            )
+        )
+    for category in categories & set(stored):
+        model = Connection if stored[category] == "connections" else Payment
+        session.execute(delete(model).where(model.subject_id == subject_id))
 
 
 def erase(*, session: Session, subject_id: str) -> None:
