@@ -2,7 +2,7 @@
 
 from tutela.access.models import AccessReport, ApiKey, Disclosure, Principal
 from tutela.audit.models import AuditEvent, AuditHead
-from tutela.consent.models import Consent, Objection
+from tutela.consent.models import Consent, Objection, Suppression
 from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import Base
 from tutela.outbox.models import OutboxMessage
@@ -30,6 +30,7 @@ __all__ = [
     "Principal",
     "RightsRequest",
     "Subject",
+    "Suppression",
     "Verification",
     "WrappedKey",
 ]

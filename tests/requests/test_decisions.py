@@ -114,7 +114,8 @@ def test_a_person_with_no_data_is_told_so(ana, cli):
 def test_a_prospects_erasure_leaves_nothing_not_even_the_key(ana, cli):
     request_id = verified_request(cli, ana, "erasure")
     answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
-    assert answer["done"] == ["all your personal data was erased, and the key that encrypted it"]
+    assert answer["done"][0] == "all your personal data was erased, and the key that encrypted it"
+    assert "suppression list" in answer["done"][1]
     gone = cli("subjects", "show", "crm-42", "--purpose", "rights_requests")
     assert gone.exit_code == 1 and "no subject" in gone.stderr
     assert json.loads(cli("requests", "show", request_id, "--json").stdout)["status"] == "closed"
@@ -160,3 +161,50 @@ def test_a_clients_erasure_keeps_what_the_law_needs_and_says_until_when(env, cli
         cli("subjects", "show", "c-1", "--purpose", "legal_archiving", "--json").stdout
     )["data"]
     assert set(left) == {"identification", "contract", "banking"}
+
+
+def test_objection_and_prospect_erasure_keep_purchased_data_out(ana, cli, tmp_path):
+    """§5.3: a purchased database must not bring back someone who objected or was erased."""
+    request_id = verified_request(cli, ana, "erasure")
+    cli("requests", "process", request_id)
+    bought = {
+        "external_id": "db-9",
+        "kind": "prospect",
+        "source": "purchased_database",
+        "identification": {"last_name": "Roy", "email": "Ana@Example.org"},
+    }
+    other = {
+        "external_id": "db-10",
+        "kind": "prospect",
+        "source": "purchased_database",
+        "identification": {"last_name": "Lee", "email": "lee@example.org"},
+    }
+    path = tmp_path / "bought.jsonl"
+    path.write_text(json.dumps(bought) + "\n" + json.dumps(other) + "\n")
+    report = json.loads(cli("subjects", "import", str(path), "--json").stdout)
+    assert (report["created"], report["suppressed"]) == (1, 1)
+    assert cli("subjects", "show", "db-9", "--purpose", "rights_requests").exit_code == 1
+    # Coming back on her own, through the registration form, is her choice: not suppressed.
+    own = {
+        "external_id": "crm-77",
+        "kind": "prospect",
+        "source": "registration_form",
+        "identification": {"first_name": "Ana", "last_name": "Roy", "email": "ana@example.org"},
+    }
+    path.write_text(json.dumps(own) + "\n")
+    report = json.loads(cli("subjects", "import", str(path), "--json").stdout)
+    assert (report["created"], report["suppressed"]) == (1, 0)
+
+
+def test_an_objection_to_prospecting_suppresses_too(ana, cli, tmp_path):
+    assert cli("consents", "object", "crm-42", "--scope", "prospecting").exit_code == 0
+    bought = {
+        "external_id": "db-1",
+        "kind": "prospect",
+        "source": "market_research",
+        "identification": {"last_name": "Roy", "email": "ana@example.org"},
+    }
+    path = tmp_path / "bought.jsonl"
+    path.write_text(json.dumps(bought) + "\n")
+    report = json.loads(cli("subjects", "import", str(path), "--json").stdout)
+    assert report["suppressed"] == 1 and report["created"] == 0

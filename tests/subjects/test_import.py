@@ -40,6 +40,7 @@ def test_the_issue_record_imports_with_every_part(env, cli, example, tmp_path):
         "read": 1,
         "created": 1,
         "updated": 0,
+        "suppressed": 0,
         "invalid": 0,
         "errors": [],
     }

@@ -60,6 +60,8 @@ def object_to(
     *, session: Session, policy: Policy, actor: Actor, subject: Subject, scope: str, at: datetime
 ) -> None:
     service.object_to(session=session, subject_id=subject.id, scope=scope, at=at)
+    if scope == "prospecting":  # bought or researched data must not bring them back (§5.3)
+        service.suppress(session=session, subject_id=subject.id, reason="objection", at=at)
     audit.log(
         session,
         policy,

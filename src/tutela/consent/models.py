@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["Consent", "Objection"]
+__all__ = ["Consent", "Objection", "Suppression"]
 
 
 class Consent(Base):
@@ -38,3 +38,14 @@ class Objection(Base):
     scope: Mapped[str] = mapped_column(String(32), primary_key=True)
     made_at: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Suppression(Base):
+    """Blind indexes of people who objected or were erased: data about them bought or
+    researched later is not imported (§5.3, §12). A keyed digest, never the value."""
+
+    __tablename__ = "suppression_list"
+
+    blind_index: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))  # objection, erasure
+    added_at: Mapped[datetime] = mapped_column(DateTime)

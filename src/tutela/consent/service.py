@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from tutela.consent.models import Consent, Objection
+from tutela.consent.models import Consent, Objection, Suppression
 from tutela.db import utc_naive
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
+from tutela.subjects.models import PersonalValue
 
 __all__ = [
     "give",
@@ -123,3 +124,35 @@ def history(*, session: Session, subject_id: str) -> dict[str, list[dict]]:
             for o in objections
         ],
     }
+
+
+def suppress(*, session: Session, subject_id: str, reason: str, at: datetime) -> int:
+    """Put the subject's blind indexes on the suppression list; how many were added."""
+    digests = set(
+        session.scalars(
+            select(PersonalValue.blind_index).where(
+                PersonalValue.subject_id == subject_id, PersonalValue.blind_index.is_not(None)
+            )
+        )
+    )
+    known = set(
+        session.scalars(select(Suppression.blind_index).where(Suppression.blind_index.in_(digests)))
+    )
+    for digest in digests - known:
+        session.add(Suppression(blind_index=digest, reason=reason, added_at=utc_naive(at)))
+    session.flush()
+    return len(digests - known)
+
+
+def suppressed(*, session: Session, digests: set[str]) -> set[str]:
+    """Those of `digests` on the suppression list."""
+    if not digests:
+        return set()
+    return set(
+        session.scalars(
+            select(Suppression.blind_index).where(
+                Suppression.blind_index.in_(bindparam("d", expanding=True))
+            ),
+            {"d": list(digests)},
+        )
+    )

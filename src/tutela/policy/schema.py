@@ -102,6 +102,11 @@ class SubjectKind(_Strict):
     can_become: list[Identifier] = Field(
         [], description="Kinds this kind may turn into (a prospect becomes a client)."
     )
+    suppress_on_erasure: bool = Field(
+        False,
+        description="An erased person of this kind is put on the suppression list, so that "
+        "purchased or researched data does not bring them back (§5.3).",
+    )
 
 
 class DataField(_Strict):

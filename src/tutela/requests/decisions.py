@@ -173,6 +173,7 @@ def _access(session, keyring, policy, request, answer, at) -> None:
 def _objection(session, keyring, policy, request, answer, at) -> None:
     for scope in ("prospecting", "profiling"):
         consent.object_to(session=session, subject_id=request.subject_id, scope=scope, at=at)
+    consent.suppress(session=session, subject_id=request.subject_id, reason="objection", at=at)
     covered = sorted(p.name for p in policy.purposes if p.objection_scopes)
     answer.done.append("objection to prospecting and profiling recorded")
     answer.reasons.append("Your data is no longer used for: " + "; ".join(covered) + " (§12, §15).")
@@ -239,9 +240,15 @@ def _erasure(session, keyring, policy, request, answer, at) -> None:
                     f"{purpose.name} ({purpose.legal_basis.replace('_', ' ')}), "
                     f"{_kept_until(policy, subject, category)}",
                 )
+    if next(k for k in policy.subject_kinds if k.id == subject.kind).suppress_on_erasure:
+        consent.suppress(session=session, subject_id=subject.id, reason="erasure", at=at)
+        answer.done.append(
+            "your e-mail and phone, as keyed digests, are on our suppression list: "
+            "bought or researched data will not bring you back"
+        )
     if not kept:
         subjects.erase(session=session, subject_id=subject.id)
-        answer.done.append("all your personal data was erased, and the key that encrypted it")
+        answer.done.insert(0, "all your personal data was erased, and the key that encrypted it")
         answer.reasons.append("Erasure is irreversible: it cannot be restored (§9).")
         return
     erased = held - set(kept)

@@ -86,7 +86,7 @@ def import_(
         return
     console.print(
         f"read {report.read}, created {report.created}, updated {report.updated}, "
-        f"invalid {len(report.invalid)}"
+        f"skipped for the suppression list {report.suppressed}, invalid {len(report.invalid)}"
     )
     for error in report.invalid:
         console.print(f"  [yellow]skipped[/yellow] {error}")

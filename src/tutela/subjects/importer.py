@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tutela.consent.models import Suppression
+from tutela.consent.service import suppressed
 from tutela.crypto.keyring import Keyring
 from tutela.db import dates_as_text
 from tutela.errors import InvalidInput, TutelaError
@@ -70,6 +73,7 @@ class ImportReport:
     read: int = 0
     created: int = 0
     updated: int = 0
+    suppressed: int = 0  # records about people on the suppression list, not imported
     invalid: list[LineError] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,6 +81,7 @@ class ImportReport:
             "read": self.read,
             "created": self.created,
             "updated": self.updated,
+            "suppressed": self.suppressed,
             "invalid": len(self.invalid),
             "errors": [
                 {"line": e.line, "location": e.location, "message": e.message} for e in self.invalid
@@ -335,6 +340,7 @@ def import_file(
     """
     report = ImportReport()
     as_text = dates_as_text(session)
+    screening = session.scalar(select(Suppression.blind_index).limit(1)) is not None
 
     def reject(error: LineError) -> None:
         if not skip_invalid:
@@ -342,6 +348,8 @@ def import_file(
         report.invalid.append(error)
 
     def store(rows: Rows) -> None:
+        if screening:
+            rows = _screen(session, rules, rows, report)
         execute(session, rows)
         report.created += sum(w.created for w in rows.written)
         report.updated += sum(not w.created for w in rows.written)
@@ -359,6 +367,22 @@ def import_file(
             _store_updates(session, keyring, rules, chunk, prepared, at, as_text, reject, store)
         progress(len(chunk))
     return report
+
+
+def _screen(session: Session, rules: RecordRules, rows: Rows, report: ImportReport) -> Rows:
+    """Leave out records about people on the suppression list, when the data comes from
+    elsewhere than the person (a purchased database, market research: §5.3)."""
+    elsewhere = {
+        sid
+        for sid, source in rows.sources.items()
+        if not rules.policy.source(source).provided_by_subject
+    }
+    digests: dict[str, str] = {
+        row[4]: row[0] for row in rows.values if row[0] in elsewhere and row[4] is not None
+    }
+    hits = {digests[d] for d in suppressed(session=session, digests=set(digests))}
+    report.suppressed += len(hits)
+    return rows.without(hits) if hits else rows
 
 
 def _store_updates(session, keyring, rules, chunk, prepared, at, as_text, reject, store) -> None:
