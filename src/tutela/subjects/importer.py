@@ -347,9 +347,11 @@ def import_file(
             raise ImportFailed(error)
         report.invalid.append(error)
 
-    def store(rows: Rows) -> None:
+    def store(rows: Rows, sources: dict[str, str] | None = None) -> None:
+        """`sources`: subject id -> source, for known subjects (new ones carry theirs)."""
         if screening:
-            rows = _screen(session, rules, rows, report)
+            known = {row[0]: row[3] for row in rows.subjects} | (sources or {})
+            rows = _screen(session, rules, rows, report, known)
         execute(session, rows)
         report.created += sum(w.created for w in rows.written)
         report.updated += sum(not w.created for w in rows.written)
@@ -369,12 +371,15 @@ def import_file(
     return report
 
 
-def _screen(session: Session, rules: RecordRules, rows: Rows, report: ImportReport) -> Rows:
+def _screen(
+    session: Session, rules: RecordRules, rows: Rows, report: ImportReport, sources: dict
+) -> Rows:
     """Leave out records about people on the suppression list, when the data comes from
-    elsewhere than the person (a purchased database, market research: §5.3)."""
+    elsewhere than the person (a purchased database, market research: §5.3).
+    `sources` maps each subject id of the rows to the source of its record."""
     elsewhere = {
         sid
-        for sid, source in rows.sources.items()
+        for sid, source in sources.items()
         if not rules.policy.source(source).provided_by_subject
     }
     digests: dict[str, str] = {
@@ -401,6 +406,8 @@ def _store_updates(session, keyring, rules, chunk, prepared, at, as_text, reject
                 reject(LineError(line, "kind", problem))
             else:
                 accepted.append(record)
-        store(
-            prepare(accepted, known, keyring, categories=categories, at=at, dates_as_text=as_text)
+        rows = prepare(
+            accepted, known, keyring, categories=categories, at=at, dates_as_text=as_text
         )
+        by_external_id = {r.external_id: r.source for r in accepted}
+        store(rows, {w.id: by_external_id[w.external_id] for w in rows.written})

@@ -118,16 +118,14 @@ class Rows:
     changed_subjects: list[dict] = field(default_factory=list)
     value_deletes: list[dict] = field(default_factory=list)
     written: list[Written] = field(default_factory=list)
-    sources: dict[str, str] = field(default_factory=dict)  # subject id -> source of the record
 
     def extend(self, other: Rows) -> None:
         for name in (*INSERTS, "changed_subjects", "value_deletes", "written"):
             getattr(self, name).extend(getattr(other, name))
-        self.sources.update(other.sources)
 
     def without(self, subject_ids: set[str]) -> Rows:
         """These rows less everything about the given subjects."""
-        kept = Rows(sources={k: v for k, v in self.sources.items() if k not in subject_ids})
+        kept = Rows()
         for name in INSERTS:
             getattr(kept, name).extend(r for r in getattr(self, name) if r[0] not in subject_ids)
         kept.changed_subjects = [r for r in self.changed_subjects if r["b_id"] not in subject_ids]
@@ -258,7 +256,6 @@ def prepare(
                 {"b_id": sid, "kind": record.kind, "updated_at": at, **_lifecycle(record, current)}
             )
         rows.written.append(Written(sid, record.external_id, current is None))
-        rows.sources[sid] = record.source
 
         collected = stored(record.collected_at) if record.collected_at else now_stored
         for category, name, value, indexed in record.values:
