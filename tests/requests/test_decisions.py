@@ -208,3 +208,29 @@ def test_an_objection_to_prospecting_suppresses_too(ana, cli, tmp_path):
     path.write_text(json.dumps(bought) + "\n")
     report = json.loads(cli("subjects", "import", str(path), "--json").stdout)
     assert report["suppressed"] == 1 and report["created"] == 0
+
+
+def test_portability_gives_only_what_the_person_gave_as_json_and_csv(ana, cli, tmp_path):
+    request_id = verified_request(cli, ana, "portability")
+    answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
+    assert answer["outcome"] == "done"
+    out = tmp_path / "mine.json"
+    assert (
+        cli("requests", "export", request_id, "--format", "json", "--out", str(out)).exit_code == 0
+    )
+    data = json.loads(out.read_text())["copy"]["personal_data"]
+    assert data == {
+        "identification": {
+            "first_name": "Ana",
+            "last_name": "Roy",
+            "email": "ana@example.org",
+            "phone": "+33 6 12 34 56 78",
+        }
+    }
+    table = tmp_path / "mine.csv"
+    assert (
+        cli("requests", "export", request_id, "--format", "csv", "--out", str(table)).exit_code == 0
+    )
+    lines = table.read_text().splitlines()
+    assert lines[0] == "category,field,value" and "identification,email,ana@example.org" in lines
+    assert not any(line.startswith(("enriched", "technical")) for line in lines)

@@ -30,7 +30,7 @@ from tutela.requests.schemas import RequestOut
 
 app = typer.Typer(help="Rights requests (§10-16).", no_args_is_help=True)
 
-EXPORTABLE = ("access",)  # requests whose answer carries a copy of the data
+EXPORTABLE = ("access", "portability")  # requests whose answer carries a copy of the data
 
 
 def _out(request: RightsRequest) -> dict:
@@ -196,13 +196,13 @@ def process(request_id: str, db: DbOption = None, json_output: JsonOption = Fals
 @app.command()
 def export(
     request_id: str,
-    fmt: Annotated[str, typer.Option("--format", help="json or html.")] = "html",
+    fmt: Annotated[str, typer.Option("--format", help="json, csv or html.")] = "html",
     out: Annotated[Path, typer.Option(help="File to write (must not exist; mode 0600).")] = ...,
     db: DbOption = None,
 ) -> None:
-    """Write the answer with its copy of the data, for the person (access requests)."""
-    if fmt not in ("json", "html"):
-        raise typer.BadParameter("expected json or html", param_hint="--format")
+    """Write the answer with its copy of the data, for the person (access, portability)."""
+    if fmt not in ("json", "csv", "html"):
+        raise typer.BadParameter("expected json, csv or html", param_hint="--format")
     if out.exists():
         raise typer.BadParameter(f"{out} exists; refusing to overwrite", param_hint="--out")
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:

@@ -1,8 +1,8 @@
 """Decisions on rights requests, derived from the policy, each with its reasons.
 
 Every answer names the DPO and the right to complain to the supervisory authority (§22, §23).
-Built so far: confirmation (§10), access with a copy (§10, Art. 15), erasure (§12), objection
-(§12, §15) and consent withdrawal. The other rights answer that they are not handled automatically yet.
+Built so far: confirmation (§10), access with a copy (§10, Art. 15), erasure (§12), portability
+(§14), objection (§12, §15) and consent withdrawal. The other rights answer that they are not handled automatically yet.
 """
 
 from __future__ import annotations
@@ -265,10 +265,48 @@ def _erasure(session, keyring, policy, request, answer, at) -> None:
         )
 
 
+def _portability(session, keyring, policy, request, answer, at) -> None:
+    """§14: what the person gave through our forms, processed on consent or contract, in a
+    structured format; never enriched data (§18) nor technical logs."""
+    subject = subjects.get_by_id(session=session, subject_id=request.subject_id)
+    based = {
+        c
+        for p in policy.purposes
+        if p.legal_basis in ("consent", "contract") and subject.kind in p.subject_kinds
+        for c in p.categories
+    }
+    portable = [
+        c.id
+        for c in policy.categories
+        if c.id in based and not c.enriched and c.storage == "record"
+    ]
+    data, provenance = subjects.read(
+        session=session,
+        cipher=keyring.cipher(session, subject.id),
+        policy=policy,
+        categories=portable,
+    )
+    answer.copy = {
+        "personal_data": {
+            category: {
+                f: v for f, v in values.items() if provenance[category][f]["provided_by_subject"]
+            }
+            for category, values in data.items()
+        }
+    }
+    answer.copy["personal_data"] = {k: v for k, v in answer.copy["personal_data"].items() if v}
+    answer.done.append("copy of the data you gave us provided")
+    answer.reasons.append(
+        "Portability covers the data you gave us yourself, through our forms, processed on your "
+        "consent or for the contract (§14); it leaves out data we derived (§18) and connection logs."
+    )
+
+
 _HANDLERS = {
     "confirmation": _confirmation,
     "access": _access,
     "objection": _objection,
     "consent_withdrawal": _consent_withdrawal,
     "erasure": _erasure,
+    "portability": _portability,
 }
