@@ -190,3 +190,18 @@ def test_standing_is_skipped_only_where_it_cannot_change_a_decision(purpose):
             at=AT,
         )
         assert authorize(**read) == authorize(**read, **everything)
+
+
+def test_a_restricted_subject_serves_only_legal_claims_and_obligations():
+    for purpose in POLICY.purposes:
+        decision = authorize(
+            policy=POLICY,
+            actor=Actor("x", None),
+            action="read",
+            subject_kind=purpose.subject_kinds[0],
+            purpose=purpose.id,
+            consented={purpose.id},
+            restricted=True,
+            at=AT,
+        )
+        assert decision.granted == purpose.archive, purpose.id

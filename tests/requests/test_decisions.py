@@ -234,3 +234,40 @@ def test_portability_gives_only_what_the_person_gave_as_json_and_csv(ana, cli, t
     lines = table.read_text().splitlines()
     assert lines[0] == "category,field,value" and "identification,email,ana@example.org" in lines
     assert not any(line.startswith(("enriched", "technical")) for line in lines)
+
+
+def test_restriction_is_applied_unless_the_contract_needs_the_data(ana, cli, tmp_path):
+    request_id = verified_request(cli, ana, "restriction")
+    answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
+    assert answer["outcome"] == "done" and answer["done"][0].startswith("processing restricted")
+    refused = cli("subjects", "show", "crm-42", "--purpose", "market_research")
+    assert refused.exit_code == 1 and "restricted" in refused.stderr
+
+    client = {
+        "external_id": "c-2",
+        "kind": "client",
+        "source": "registration_form",
+        "identification": {"first_name": "Léa", "last_name": "Martin", "email": "lea@example.org"},
+        "lifecycle": {"subscription_started_at": "2024-01-01"},
+    }
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(client) + "\n")
+    cli("subjects", "import", str(path))
+    opened = json.loads(
+        cli(
+            "requests",
+            "open",
+            "--type",
+            "restriction",
+            "--external-id",
+            "c-2",
+            "--channel",
+            "post",
+            "--json",
+        ).stdout
+    )
+    cli("requests", "verify", opened["id"], "--id-checked-by", "Claire")
+    answer = json.loads(cli("requests", "process", opened["id"], "--json").stdout)
+    assert answer["outcome"] == "refused"
+    assert "necessary to the contract" in answer["reasons"][0] and "§13" in answer["reasons"][0]
+    assert cli("subjects", "show", "c-2", "--purpose", "support").exit_code == 0

@@ -70,11 +70,13 @@ def authorize(
     categories: Sequence[str] | None = None,
     consented: Collection[str] = (),
     objections: Collection[str] = (),
+    restricted: bool = False,
     at: datetime,
 ) -> Decision:
     """Decide which of `categories` the actor may read for `purpose`, or write.
 
-    Reads default to every category the purpose uses. `consented` are the purposes the
+    Reads default to every category the purpose uses; a restricted subject's data serves only
+    `archive` purposes (legal claims and obligations). `consented` are the purposes the
     subject holds an active consent for; `objections` the scopes the subject objected to.
     """
     inactive = actor.inactive_reason(at)
@@ -88,6 +90,13 @@ def authorize(
     if subject_kind not in spec.subject_kinds:
         return Decision(
             purpose, (), reason=f"purpose '{purpose}' does not apply to a {subject_kind}"
+        )
+    if restricted and not spec.archive:
+        return Decision(
+            purpose,
+            (),
+            reason="processing of the subject's data is restricted: only legal claims and "
+            "obligations may use it",
         )
     objected = sorted(set(spec.objection_scopes) & set(objections))
     if objected:

@@ -1,8 +1,8 @@
 """Decisions on rights requests, derived from the policy, each with its reasons.
 
 Every answer names the DPO and the right to complain to the supervisory authority (§22, §23).
-Built so far: confirmation (§10), access with a copy (§10, Art. 15), erasure (§12), portability
-(§14), objection (§12, §15) and consent withdrawal. The other rights answer that they are not handled automatically yet.
+Built so far: confirmation (§10), access with a copy (§10, Art. 15), erasure (§12), restriction
+(§13), portability (§14), objection (§12, §15) and consent withdrawal. The other rights answer that they are not handled automatically yet.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tutela.audit import service as audit
 from tutela.consent import service as consent
 from tutela.crypto.keyring import Keyring
+from tutela.db import utc_naive
 from tutela.errors import Denied
 from tutela.policy.schema import Policy
 from tutela.requests.models import RightsRequest
@@ -302,6 +303,23 @@ def _portability(session, keyring, policy, request, answer, at) -> None:
     )
 
 
+def _restriction(session, keyring, policy, request, answer, at) -> None:
+    """§13: no restriction where processing is lawful and the data all serve the running
+    contract; otherwise applied: from now on only legal claims and obligations use the data."""
+    subject = subjects.get_by_id(session=session, subject_id=request.subject_id)
+    if subject.subscription_started_at and not subject.subscription_ended_at:
+        answer.outcome = "refused"
+        answer.reasons.append(
+            "Restriction does not apply: the processing is lawful and the personal data collected "
+            "is necessary to the contract you have with us (§13). You may object to prospecting "
+            "or ask for erasure of what the contract does not need."
+        )
+        return
+    subject.restricted_at = utc_naive(at)
+    answer.done.append("processing restricted: your data is only stored, and used for legal claims")
+    answer.reasons.append("Tell us when you want the restriction lifted; we will inform you first.")
+
+
 _HANDLERS = {
     "confirmation": _confirmation,
     "access": _access,
@@ -309,4 +327,5 @@ _HANDLERS = {
     "consent_withdrawal": _consent_withdrawal,
     "erasure": _erasure,
     "portability": _portability,
+    "restriction": _restriction,
 }

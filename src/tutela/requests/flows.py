@@ -190,7 +190,7 @@ def process(
     """Decide a verified request and carry it out; the answer says what and why."""
     request = service.get(session=session, request_id=request_id)
     answer = decide(session=session, keyring=keyring, policy=rules.policy, request=request, at=at)
-    if answer.outcome in ("done", "nothing_held"):
+    if answer.outcome in ("done", "nothing_held", "refused"):
         request.status = "closed"
     audit.log(
         session,

@@ -65,6 +65,7 @@ def read_for_purpose(
         categories=categories,
         consented=consented,
         objections=objections,
+        restricted=subject.restricted_at is not None,
         at=at,
     )
     audit.log_apart(  # recorded, and committed, before anything is decrypted

@@ -48,6 +48,8 @@ class Subject(Base):
     last_connection_at: Mapped[date | None] = mapped_column(Date)
     last_transaction_at: Mapped[date | None] = mapped_column(Date)
     date_of_death: Mapped[date | None] = mapped_column(Date)
+    # Set when processing is restricted (§13, Art. 18): then only storage and legal claims.
+    restricted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class PersonalValue(Base):

@@ -93,7 +93,13 @@ def save(
 _values_c = PersonalValue.__table__.c
 keys_t = DataKey.__table__
 _LOOKUP = (
-    select(subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind, keys_t.c.wrapped)
+    select(
+        subjects_t.c.id,
+        subjects_t.c.external_id,
+        subjects_t.c.kind,
+        keys_t.c.wrapped,
+        subjects_t.c.restricted_at,
+    )
     .outerjoin(keys_t, keys_t.c.subject_id == subjects_t.c.id)
     .where(subjects_t.c.external_id == bindparam("external_id"))
 )
@@ -128,6 +134,7 @@ class SubjectRef(NamedTuple):
     external_id: str
     kind: str
     wrapped_key: bytes | None  # None once erased
+    restricted_at: datetime | None
 
 
 def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
