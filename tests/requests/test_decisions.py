@@ -271,3 +271,10 @@ def test_restriction_is_applied_unless_the_contract_needs_the_data(ana, cli, tmp
     assert answer["outcome"] == "refused"
     assert "necessary to the contract" in answer["reasons"][0] and "§13" in answer["reasons"][0]
     assert cli("subjects", "show", "c-2", "--purpose", "support").exit_code == 0
+
+
+def test_a_request_is_answered_once(ana, cli):
+    request_id = verified_request(cli, ana, "objection")
+    assert cli("requests", "process", request_id).exit_code == 0
+    again = cli("requests", "process", request_id)
+    assert again.exit_code == 1 and "already answered" in again.stderr

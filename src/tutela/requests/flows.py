@@ -189,6 +189,8 @@ def process(
 ) -> Answer:
     """Decide a verified request and carry it out; the answer says what and why."""
     request = service.get(session=session, request_id=request_id)
+    if request.status == "closed":
+        raise Conflict("the request was already answered; its copy can still be exported")
     answer = decide(session=session, keyring=keyring, policy=rules.policy, request=request, at=at)
     if answer.outcome in ("done", "nothing_held", "refused"):
         request.status = "closed"
