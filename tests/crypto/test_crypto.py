@@ -124,7 +124,7 @@ def test_erasing_a_subject_destroys_its_data_key(env, cli, example, tmp_path):
                 PersonalValue.subject_id == subject.id, PersonalValue.field == "email"
             )
         )
-        service.erase(session=session, subject_id=subject.id)
+        service.erase(session=session, subject_ids=[subject.id])
     with session_scope(env.ctx.engine) as session:
         assert session.get(DataKey, subject.id) is None
         assert (

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tutela.clock import now
@@ -22,7 +22,7 @@ from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import utc_naive
 from tutela.errors import NotFound
 
-__all__ = ["Keyring", "initialise_keyring", "open_keyring", "rotate_master_key", "shred"]
+__all__ = ["Keyring", "initialise_keyring", "open_keyring", "rotate_master_key"]
 
 BLIND_INDEX_KEY = "blind_index"
 NOTES_KEY = "notes"  # free text that may hold personal data (access reports)
@@ -184,10 +184,3 @@ def rotate_master_key(
         stored.master_key_id = new_master.key_id
     session.flush()
     return done
-
-
-def shred(session: Session, subject_ids: Iterable[str]) -> int:
-    """Destroy data keys: every ciphertext of those subjects, and every copy of it, is lost."""
-    ids = list(subject_ids)
-    result = session.execute(delete(DataKey).where(DataKey.subject_id.in_(ids)))
-    return result.rowcount

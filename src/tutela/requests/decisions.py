@@ -248,7 +248,7 @@ def _erasure(session, keyring, policy, request, answer, at) -> None:
             "bought or researched data will not bring you back"
         )
     if not kept:
-        subjects.erase(session=session, subject_id=subject.id)
+        subjects.erase(session=session, subject_ids=[subject.id])
         answer.done.insert(0, "all your personal data was erased, and the key that encrypted it")
         answer.reasons.append("Erasure is irreversible: it cannot be restored (§9).")
         return

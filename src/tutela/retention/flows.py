@@ -20,15 +20,14 @@ from sqlalchemy.orm import Session
 from tutela.access.gate import Actor
 from tutela.audit import service as audit
 from tutela.audit.service import Event
-from tutela.consent.models import Consent, Objection
 from tutela.crypto.keyring import Keyring
-from tutela.crypto.models import DataKey
 from tutela.db import session_scope, utc_naive
 from tutela.policy.schema import Policy
 from tutela.retention import service
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import latest_anchor
 from tutela.retention.service import Step, active_holds, due_rows, steps
+from tutela.subjects import service as subjects
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
 __all__ = ["RunReport", "place_hold", "release_hold", "run"]
@@ -264,9 +263,7 @@ def _remove_emptied(session: Session, ids: list[str]) -> int:
         {"ids": ids},
     ).all()
     if emptied:
-        for table in (DataKey.__table__, Consent.__table__, Objection.__table__, holds_t):
-            session.execute(delete(table).where(table.c.subject_id.in_(_IDS)), {"ids": emptied})
-        session.execute(delete(subjects_t).where(subjects_t.c.id.in_(_IDS)), {"ids": emptied})
+        subjects.erase(session=session, subject_ids=emptied)
     return len(emptied)
 
 

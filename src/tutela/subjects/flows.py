@@ -27,7 +27,7 @@ from tutela.subjects.schemas import SubjectView
 from tutela.subjects.validation import RecordRules, ValidRecord
 from tutela.subjects.writer import Written
 
-__all__ = ["erase_subject", "import_subjects", "read_for_purpose", "save_batches", "write_records"]
+__all__ = ["import_subjects", "read_for_purpose", "save_batches", "write_records"]
 
 
 def read_for_purpose(
@@ -238,16 +238,3 @@ def save_batches(
         progress(len(batch))
     audit.log(session, rules.policy, at, Event(actor.name, action, "done", detail=dict(totals)))
     return totals
-
-
-def erase_subject(
-    *, session: Session, policy: Policy, actor: Actor, subject_id: str, reason: str, at: datetime
-) -> None:
-    """Delete a subject's rows and destroy its data key; the trail keeps that it happened."""
-    service.erase(session=session, subject_id=subject_id)
-    audit.log(
-        session,
-        policy,
-        at,
-        Event(actor.name, "erase", "done", subject_id=subject_id, reason=reason),
-    )

@@ -9,9 +9,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from tutela.consent.models import Consent
 from tutela.crypto.cipher import SubjectCipher
-from tutela.crypto.keyring import Keyring, shred
+from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
 from tutela.db import dates_as_text
 from tutela.errors import InvalidInput, NotFound
@@ -88,6 +87,8 @@ def save(
     execute(session, rows)
     return rows.written, refused
 
+
+_IDS = bindparam("ids", expanding=True)
 
 # The statements of every read, built once: building one costs more than running it.
 _values_c = PersonalValue.__table__.c
@@ -332,9 +333,18 @@ def erase_categories(
         session.execute(delete(model).where(model.subject_id == subject_id))
 
 
-def erase(*, session: Session, subject_id: str) -> None:
-    """Delete every row of a subject and destroy its data key (crypto-shredding)."""
-    for model in (PersonalValue, Connection, Payment, Consent):
-        session.execute(delete(model).where(model.subject_id == subject_id))
-    shred(session, [subject_id])
-    session.execute(delete(Subject).where(Subject.id == subject_id))
+def erase(*, session: Session, subject_ids: Sequence[str]) -> None:
+    """Delete every row of these subjects, data keys included (crypto-shredding), set-based.
+
+    Every table whose `subject_id` refers to a subject is emptied of them: a table added
+    later is covered without touching this function. Rights requests keep no such reference
+    and stay, as the proof that they were answered.
+    """
+    import tutela.models  # noqa: F401 - every table registered before the metadata is read
+
+    ids = {"ids": list(subject_ids)}
+    for table in reversed(Subject.metadata.sorted_tables):
+        column = table.c.get("subject_id")
+        if column is not None and any(fk.column.table is subjects_t for fk in column.foreign_keys):
+            session.execute(delete(table).where(column.in_(_IDS)), ids)
+    session.execute(delete(subjects_t).where(subjects_t.c.id.in_(_IDS)), ids)
