@@ -4,7 +4,8 @@ One FastAPI endpoint on the same database file: checks the API key's hash, finds
 unwraps its data key, decrypts its identification values and connection logs, appends one
 hash-chained audit row, commits. No policy, no gate, no ORM, no pydantic response model.
 Reads run outside any lock; the audit append takes a process mutex and a file lock, as any
-sound SQLite writer shared by threads and processes must.
+sound SQLite writer shared by threads and processes must. Like Tutela's read endpoint on
+SQLite, it runs on the event loop: no thread hop.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _open(aead: AESGCM, blob: bytes, ad: bytes) -> bytes:
 
 
 @app.get("/subjects/{external_id}")
-def read(external_id: str, purpose: str, authorization: str = Header()) -> Response:
+async def read(external_id: str, purpose: str, authorization: str = Header()) -> Response:
     conn = db()
     conn.execute("BEGIN")
     try:

@@ -22,12 +22,18 @@ __all__ = [
     "Base",
     "bulk_insert",
     "dates_as_text",
+    "driver",
     "holds_writer_lock",
     "make_engine",
     "normalise_url",
     "session_scope",
+    "transaction_apart",
     "utc_naive",
 ]
+
+BUSY_TIMEOUT_MS = 10_000  # how long SQLite waits for a lock before failing
+WAL_LIMIT = 64 * 1024 * 1024  # write-ahead log size that triggers a truncating checkpoint
+CHECKPOINT_WAIT_MS = 100  # how long that checkpoint waits for the readers of the moment
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -59,13 +65,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # Deleted rows are overwritten, not left in free pages: erasure must not be undoable.
     cursor.execute("PRAGMA secure_delete=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: bulk paths touch indexes
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+def _sqlite_begin(connection: Connection) -> None:
+    driver(connection).execute("BEGIN")
+
+
+def driver(connection: Connection):
+    """The DBAPI connection under a SQLAlchemy one: statements that need no result processing
+    go straight to it, as SQLAlchemy's execution costs more than SQLite's."""
+    return connection.connection.dbapi_connection
 
 
 class WriterLock:
@@ -83,6 +95,8 @@ class WriterLock:
         self._owner: int | None = None
         self._path = path
         self._fd: int | None = None
+        self._wal = path.removesuffix("-writer.lock") + "-wal" if path else None
+        self._wal_check_at = WAL_LIMIT
 
     @contextmanager
     def hold(self) -> Iterator[None]:
@@ -102,6 +116,33 @@ class WriterLock:
                     self._owner = None
                 if outermost:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def bound_wal(self, engine: Engine) -> None:
+        """Checkpoint and truncate the write-ahead log once it has outgrown `WAL_LIMIT`.
+
+        SQLite's automatic checkpoints copy back only what no reader still sees, and restart
+        the log only when no reader is in it: under a steady stream of reads and audited
+        writes that never happens, the log grows without end and every read slows down as it
+        searches it. A TRUNCATE checkpoint waits briefly for the readers of the moment; when
+        one takes longer, the next try comes after another `WAL_LIMIT` of log.
+        """
+        if self._depth > 1 or self._wal is None:
+            return  # an enclosing write transaction is still open
+        try:
+            size = os.stat(self._wal).st_size
+        except FileNotFoundError:
+            return
+        if size < self._wal_check_at:
+            return
+        raw = engine.raw_connection()
+        try:
+            conn = raw.driver_connection
+            conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            (busy, *_) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        finally:
+            raw.close()
+        self._wal_check_at = size + WAL_LIMIT if busy else WAL_LIMIT
 
 
 _writer_locks: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
@@ -142,8 +183,43 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     and reads its snapshot while writers go on.
     """
     lock = _writer_locks.get(engine) if write else None
-    with lock.hold() if lock else nullcontext(), _Session(bind=engine) as session, session.begin():
-        yield session
+    with lock.hold() if lock else nullcontext():
+        with _Session(bind=engine) as session, session.begin():
+            yield session
+        if lock:
+            lock.bound_wal(engine)
+
+
+@contextmanager
+def transaction_apart(session: Session) -> Iterator[Session]:
+    """A write transaction of its own, committed when the block ends, for a caller whose
+    `session` has not written yet: what it records stays whatever that session does next.
+
+    A reading SQLite session lends its connection: its snapshot ends first (held while
+    waiting for the writer lock, it would keep the write-ahead log from being checkpointed,
+    which may be what the writer ahead is doing), and it reads on with a fresh one. Elsewhere
+    the transaction has a connection of its own.
+    """
+    engine = session.get_bind()
+    lock = _writer_locks.get(engine)
+    if lock is None or holds_writer_lock(engine):
+        with session_scope(engine) as apart:
+            yield apart
+        return
+    raw = driver(session.connection())
+    raw.execute("COMMIT")
+    try:
+        with lock.hold():
+            raw.execute("BEGIN")
+            try:
+                yield session
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            lock.bound_wal(engine)
+    finally:
+        raw.execute("BEGIN")
 
 
 def dates_as_text(session: Session) -> bool:
@@ -159,7 +235,11 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: li
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    conn.exec_driver_sql(sql, rows)
+    cursor = driver(conn).cursor()
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 def utc_naive(moment: datetime) -> datetime:

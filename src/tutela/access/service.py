@@ -15,6 +15,7 @@ from tutela.access.models import ApiKey, Principal
 from tutela.db import utc_naive
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.schema import Policy
+from tutela.prepared import Prepared
 
 __all__ = [
     "active_key_count",
@@ -72,7 +73,7 @@ def issue_key(*, session: Session, principal: Principal, at: datetime) -> str:
 
 
 _principals, _keys = Principal.__table__.c, ApiKey.__table__.c
-_BY_KEY = (  # built once: every request runs it
+_BY_KEY = Prepared(  # every request runs it
     select(_principals.name, _principals.roles, _principals.active_from, _principals.active_until)
     .join_from(Principal.__table__, ApiKey.__table__, _keys.principal_id == _principals.id)
     .where(_keys.key_hash == bindparam("key_hash"), _keys.revoked_at.is_(None))
@@ -85,8 +86,11 @@ def authenticate(*, session: Session, key: str) -> Actor | None:
     Whether the principal is active (arrival, departure) is the gate's decision, so that a
     departed principal's attempt is refused with its reason and audited.
     """
-    row = session.connection().execute(_BY_KEY, {"key_hash": hash_key(key)}).first()
-    return Actor(row.name, tuple(row.roles), row.active_from, row.active_until) if row else None
+    row = _BY_KEY.first(session.connection(), {"key_hash": hash_key(key)})
+    if row is None:
+        return None
+    name, roles, active_from, active_until = row
+    return Actor(name, tuple(roles), active_from, active_until)
 
 
 def actor_of(principal: Principal) -> Actor:

@@ -17,13 +17,19 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from tutela.audit import writer
 from tutela.audit.models import AuditEvent, AuditHead
-from tutela.db import bulk_insert, dates_as_text, utc_naive
+from tutela.db import (
+    bulk_insert,
+    dates_as_text,
+    session_scope,
+    transaction_apart,
+    utc_naive,
+)
 from tutela.policy.schema import Policy
+from tutela.prepared import Prepared
 
 __all__ = [
     "GENESIS",
@@ -68,10 +74,14 @@ def _digest(prev_hash: str, seq: int, row: tuple) -> str:
     return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
 
 
-_HEAD_FOR_UPDATE = (
+_HEAD_FOR_UPDATE = Prepared(
     select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID).with_for_update()
 )
-_MOVE_HEAD = update(head_t).where(head_t.c.id == HEAD_ID)
+_MOVE_HEAD = Prepared(
+    update(head_t)
+    .where(head_t.c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def ensure_head(session: Session) -> None:
@@ -84,8 +94,8 @@ def ensure_head(session: Session) -> None:
 def _lock_head(session: Session) -> tuple[int, str]:
     """Read the head, locked until the transaction ends: FOR UPDATE on PostgreSQL; on SQLite
     the caller's write transaction already holds the writer lock (`db.session_scope`)."""
-    seq, last = session.connection().execute(_HEAD_FOR_UPDATE).one()
-    return seq, last
+    (head,) = _HEAD_FOR_UPDATE.rows(session.connection())
+    return head
 
 
 def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_version: str) -> int:
@@ -115,7 +125,7 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
         last = digest
     if rows:
         bulk_insert(session.connection(), events_t, _COLUMNS, rows)
-        session.connection().execute(_MOVE_HEAD, {"seq": seq, "hash": last})
+        _MOVE_HEAD.rows(session.connection(), {"new_seq": seq, "new_hash": last})
     return seq
 
 
@@ -126,10 +136,11 @@ def record_apart(
 
     For what must be recorded whatever happens next: a read is audited before its data is
     decrypted, a refusal although the caller's transaction is rolled back. The caller's own
-    transaction must not have written yet (it has only read, or decided). Concurrent callers
-    share one commit (`audit.writer`).
+    transaction must not have written yet (it has only read, or decided): inside a write
+    transaction this one is nested, and commits first.
     """
-    return writer.append(engine, entries, at=at, policy_version=policy_version)
+    with session_scope(engine) as session:
+        return record(session, entries, at=at, policy_version=policy_version)
 
 
 def log(session: Session, policy: Policy, at: datetime, *entries: Event) -> None:
@@ -140,8 +151,10 @@ def log(session: Session, policy: Policy, at: datetime, *entries: Event) -> None
 
 def log_apart(session: Session, policy: Policy, at: datetime, *entries: Event) -> None:
     """`record_apart` under the policy in force: the events stay whatever the caller does
-    next (its transaction must not have written yet)."""
-    record_apart(session.get_bind(), entries, at=at, policy_version=policy.version)
+    next (its transaction must not have written yet). A reading transaction carries on with
+    a fresh snapshot (`db.transaction_apart`)."""
+    with transaction_apart(session) as apart:
+        record(apart, entries, at=at, policy_version=policy.version)
 
 
 # The columns in the order `_digest` hashes them, after `seq` and the time.

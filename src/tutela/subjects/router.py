@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from tutela.clock import now
-from tutela.deps import Call, Credentials, call
+from tutela.deps import Call, Credentials, call, on_loop_if_embedded
 from tutela.errors import Conflict, InvalidInput
 from tutela.subjects import service
 from tutela.subjects.flows import read_for_purpose, write_records
@@ -61,7 +61,7 @@ def put_subject(
 
 
 @router.get("/{external_id}", response_model=SubjectView)
-def read_subject(
+async def read_subject(
     external_id: ExternalId,
     purpose: Annotated[str, Query(description="Why you read: a purpose id of the policy.")],
     request: Request,
@@ -69,19 +69,23 @@ def read_subject(
     category: Annotated[list[str] | None, Query(description="Only these categories.")] = None,
 ) -> Response:
     """What the caller's roles may see of the subject for the declared purpose."""
-    with call(request, credentials) as c:
-        view = read_for_purpose(
-            session=c.session,
-            keyring=c.keyring,
-            policy=c.ctx.policy,
-            actor=c.actor,
-            external_id=external_id,
-            purpose=purpose,
-            categories=category,
-            at=now(),
-        )
-    # Already a validated SubjectView: serialise it once, without FastAPI validating it again.
-    return Response(view.model_dump_json(), media_type="application/json")
+
+    def read() -> Response:
+        with call(request, credentials) as c:
+            view = read_for_purpose(
+                session=c.session,
+                keyring=c.keyring,
+                policy=c.ctx.policy,
+                actor=c.actor,
+                external_id=external_id,
+                purpose=purpose,
+                categories=category,
+                at=now(),
+            )
+        # Already a validated SubjectView: serialise it once, without FastAPI validating it.
+        return Response(view.model_dump_json(), media_type="application/json")
+
+    return await on_loop_if_embedded(request, read)
 
 
 @router.get("", response_model=SubjectPage)

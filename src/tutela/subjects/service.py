@@ -15,6 +15,7 @@ from tutela.crypto.models import DataKey
 from tutela.db import dates_as_text
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
+from tutela.prepared import Prepared
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 from tutela.subjects.schemas import Lifecycle, SubjectSummary
 from tutela.subjects.validation import RecordRules, ValidRecord
@@ -90,10 +91,10 @@ def save(
 
 _IDS = bindparam("ids", expanding=True)
 
-# The statements of every read, built once: building one costs more than running it.
+# The statements of every read, run at the driver (`Prepared`).
 _values_c = PersonalValue.__table__.c
 keys_t = DataKey.__table__
-_LOOKUP = (
+_LOOKUP = Prepared(
     select(
         subjects_t.c.id,
         subjects_t.c.external_id,
@@ -104,30 +105,34 @@ _LOOKUP = (
     .outerjoin(keys_t, keys_t.c.subject_id == subjects_t.c.id)
     .where(subjects_t.c.external_id == bindparam("external_id"))
 )
-_VALUES = select(
-    _values_c.category,
-    _values_c.field,
-    _values_c.ciphertext,
-    _values_c.source,
-    _values_c.form,
-    _values_c.collected_at,
-    _values_c.provided_by_subject,
-).where(
-    _values_c.subject_id == bindparam("subject_id"),
-    _values_c.category.in_(bindparam("categories", expanding=True)),
-    or_(_values_c.archived_at.is_(None), bindparam("archived")),
-)
-_TIMED = {
-    Connection: select(Connection.__table__)
-    .where(Connection.__table__.c.subject_id == bindparam("subject_id"))
-    .order_by(Connection.__table__.c.at),
-    Payment: select(Payment.__table__)
-    .where(
-        Payment.__table__.c.subject_id == bindparam("subject_id"),
-        or_(Payment.__table__.c.archived_at.is_(None), bindparam("archived")),
+_VALUES = Prepared(  # every category: a subject has a handful of values, filtered in Python
+    select(
+        _values_c.category,
+        _values_c.field,
+        _values_c.ciphertext,
+        _values_c.source,
+        _values_c.form,
+        _values_c.collected_at,
+        _values_c.provided_by_subject,
+    ).where(
+        _values_c.subject_id == bindparam("subject_id"),
+        or_(_values_c.archived_at.is_(None), bindparam("archived")),
     )
-    .order_by(Payment.__table__.c.at),
-}
+)
+_connections_c, _payments_c = Connection.__table__.c, Payment.__table__.c
+_CONNECTIONS = Prepared(
+    select(_connections_c.at, _connections_c.ciphertext)
+    .where(_connections_c.subject_id == bindparam("subject_id"))
+    .order_by(_connections_c.at)
+)
+_PAYMENTS = Prepared(
+    select(_payments_c.at, _payments_c.ciphertext, _payments_c.retain_consent)
+    .where(
+        _payments_c.subject_id == bindparam("subject_id"),
+        or_(_payments_c.archived_at.is_(None), bindparam("archived")),
+    )
+    .order_by(_payments_c.at)
+)
 
 
 class SubjectRef(NamedTuple):
@@ -141,7 +146,7 @@ class SubjectRef(NamedTuple):
 def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
     """A subject's id, kind and wrapped data key, in one light query: what every read needs
     first."""
-    row = session.connection().execute(_LOOKUP, {"external_id": external_id}).first()
+    row = _LOOKUP.first(session.connection(), {"external_id": external_id})
     return SubjectRef(*row) if row else None
 
 
@@ -228,48 +233,37 @@ def read(
     if not wanted:
         return data, provenance
     subject_id = cipher.subject_id
-    rows = session.connection().execute(
-        _VALUES, {"subject_id": subject_id, "categories": list(wanted), "archived": archived}
-    )
-    for row in rows:
-        data.setdefault(row.category, {})[row.field] = cipher.decrypt(
-            row.category, row.field, row.ciphertext
-        )
-        provenance.setdefault(row.category, {})[row.field] = {
-            "source": row.source,
-            "form": row.form,
-            "collected_at": row.collected_at.isoformat(),
-            "provided_by_subject": row.provided_by_subject,
+    connection = session.connection()
+    params = {"subject_id": subject_id, "archived": archived}
+    for category, field, blob, source, form, collected_at, provided in _VALUES.rows(
+        connection, params
+    ):
+        if category not in wanted:
+            continue
+        data.setdefault(category, {})[field] = cipher.decrypt(category, field, blob)
+        provenance.setdefault(category, {})[field] = {
+            "source": source,
+            "form": form,
+            "collected_at": collected_at.isoformat(),
+            "provided_by_subject": provided,
         }
     stored = storage_categories(policy)
-    if stored.get("connections") in wanted:
-        data[stored["connections"]] = _timed(
-            session, cipher, Connection, stored["connections"], subject_id, archived
-        )
-    if stored.get("payments") in wanted:
-        data[stored["payments"]] = _timed(
-            session, cipher, Payment, stored["payments"], subject_id, archived
-        )
+    connections, payments = stored.get("connections"), stored.get("payments")
+    if connections in wanted:
+        data[connections] = [
+            {"at": at.isoformat() + "Z", **cipher.decrypt(connections, record_slot(at), blob)}
+            for at, blob in _CONNECTIONS.rows(connection, params)
+        ]
+    if payments in wanted:
+        data[payments] = [
+            {
+                "at": at.isoformat() + "Z",
+                **cipher.decrypt(payments, record_slot(at), blob),
+                "retain_consent": retain,
+            }
+            for at, blob, retain in _PAYMENTS.rows(connection, params)
+        ]
     return data, provenance
-
-
-def _timed(
-    session: Session, cipher, model, category: str, subject_id: str, archived: bool
-) -> list[dict[str, Any]]:
-    params = (
-        {"subject_id": subject_id, "archived": archived}
-        if model is Payment
-        else {"subject_id": subject_id}
-    )
-    rows = session.connection().execute(_TIMED[model], params)
-    out = []
-    for row in rows:
-        item = {"at": row.at.isoformat() + "Z"}
-        item.update(cipher.decrypt(category, record_slot(row.at), row.ciphertext))
-        if model is Payment:
-            item["retain_consent"] = row.retain_consent
-        out.append(item)
-    return out
 
 
 def summary(subject: Subject) -> SubjectSummary:

@@ -1,0 +1,100 @@
+"""Core statements run straight at the driver: for the few queries every request runs.
+
+SQLAlchemy's execution machinery costs more than these indexed lookups do in SQLite. A
+`Prepared` statement is still written with SQLAlchemy Core, compiled once per dialect, then
+handed to the DBAPI cursor of the caller's connection, inside the caller's transaction.
+Rows come back as tuples with the types the ORM would give (dates, booleans, JSON).
+Parameters must already be what the driver stores: strings, numbers, booleans, bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import JSON, Boolean, Connection, DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Executable
+from sqlalchemy.types import TypeEngine
+
+from tutela.db import driver
+
+__all__ = ["Prepared"]
+
+Convert = Callable[[Any], Any] | None
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    names: tuple[str, ...]  # the parameters, in position order where the driver wants that
+    positional: bool
+    literals: dict[str, Any]  # values written into the statement (`id == 1`)
+    converters: tuple[Convert, ...]
+
+
+def _converter(column_type: TypeEngine, dialect: Dialect) -> Convert:
+    """How a raw value of this column becomes what the ORM would return (None: as is)."""
+    if dialect.name != "sqlite":
+        return None  # psycopg returns dates, booleans and JSON as Python values
+    if isinstance(column_type, DateTime):
+        return datetime.fromisoformat
+    if isinstance(column_type, Boolean):
+        return bool
+    if isinstance(column_type, JSON):
+        return orjson.loads
+    return None
+
+
+class Prepared:
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            with self._lock:
+                done = self.statement.compile(dialect=dialect)
+                columns = getattr(self.statement, "selected_columns", ())
+                compiled = self._compiled[dialect.name] = _Compiled(
+                    str(done),
+                    tuple(done.positiontup if done.positional else done.params),
+                    done.positional,
+                    {k: v for k, v in done.params.items() if v is not None},
+                    tuple(_converter(c.type, dialect) for c in columns),
+                )
+        return compiled
+
+    def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """Run the statement in the connection's transaction; every row it returns."""
+        sql, names, positional, literals, converters = self._for(connection.dialect)
+        params = {**literals, **params} if params else literals
+        if positional:
+            args: tuple | dict = tuple(params[name] for name in names)
+        else:
+            args = {name: params[name] for name in names}
+        cursor = driver(connection).cursor()
+        try:
+            cursor.execute(sql, args)
+            rows = cursor.fetchall() if converters else []
+        finally:
+            cursor.close()
+        if any(converters):
+            rows = [
+                tuple(
+                    convert(value) if convert and value is not None else value
+                    for convert, value in zip(converters, row, strict=True)
+                )
+                for row in rows
+            ]
+        return rows
+
+    def first(
+        self, connection: Connection, params: Mapping[str, Any] | None = None
+    ) -> tuple | None:
+        rows = self.rows(connection, params)
+        return rows[0] if rows else None

@@ -1,0 +1,105 @@
+"""The database layer: transactions apart from reads, the bounded write-ahead log, and
+statements run at the driver."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select, text
+
+from tutela import db
+from tutela.access.models import Principal
+from tutela.audit.service import Event, log_apart
+from tutela.clock import now
+from tutela.db import make_engine, session_scope, transaction_apart
+from tutela.prepared import Prepared
+
+
+def _events(session) -> int:
+    return session.scalar(text("SELECT count(*) FROM audit_events"))
+
+
+def test_a_reading_session_records_apart_and_reads_on(env):
+    with session_scope(env.ctx.engine, write=False) as session:
+        before = _events(session)
+        log_apart(session, env.ctx.policy, now(), Event("t", "read", "allowed"))
+        assert _events(session) == before + 1  # the next read sees its own event
+    with session_scope(env.ctx.engine, write=False) as other:
+        assert _events(other) == before + 1  # and it was committed
+
+
+def test_a_failure_inside_the_apart_transaction_keeps_nothing_of_it(env):
+    head = text("SELECT seq FROM audit_head")
+    with session_scope(env.ctx.engine, write=False) as session:
+        before = session.scalar(head)
+        with pytest.raises(RuntimeError), transaction_apart(session) as apart:
+            apart.execute(text("UPDATE audit_head SET seq = seq + 100"))
+            raise RuntimeError("boom")
+        assert session.scalar(head) == before
+
+
+def test_a_writing_session_records_apart_in_a_nested_transaction(env):
+    with pytest.raises(RuntimeError), session_scope(env.ctx.engine) as session:
+        before = _events(session)
+        log_apart(session, env.ctx.policy, now(), Event("t", "write", "denied"))
+        raise RuntimeError("the caller's own work is rolled back")
+    with session_scope(env.ctx.engine, write=False) as session:
+        assert _events(session) == before + 1
+
+
+def test_the_write_ahead_log_stays_bounded_under_steady_reads(tmp_path, monkeypatch):
+    """Readers that never stop would keep SQLite's own checkpoints from restarting the log."""
+    monkeypatch.setattr(db, "WAL_LIMIT", 256 * 1024)
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    with session_scope(engine) as session:
+        session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)"))
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            with session_scope(engine, write=False) as session:
+                session.execute(text("SELECT count(*) FROM t")).all()
+                with transaction_apart(session) as apart:
+                    apart.execute(text("INSERT INTO t (v) VALUES (randomblob(4000))"))
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    largest = 0
+    try:
+        for _ in range(600):
+            with session_scope(engine) as session:
+                session.execute(text("INSERT INTO t (v) VALUES (randomblob(4000))"))
+            largest = max(largest, os.stat(f"{tmp_path / 'wal.db'}-wal").st_size)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    with session_scope(engine, write=False) as session:
+        written = session.scalar(text("SELECT count(*) FROM t"))
+    engine.dispose()
+    assert written * 4000 > 4 * 1024 * 1024  # far more than the log may hold
+    assert largest < 2 * 1024 * 1024
+
+
+def test_prepared_rows_have_the_types_the_orm_gives(env):
+    moment = datetime(2026, 3, 1, 12, 30, 15, 123456)
+    with session_scope(env.ctx.engine) as session:
+        session.add(
+            Principal(
+                name="typed",
+                roles=["application", "support"],
+                active_until=moment,
+                created_at=moment,
+            )
+        )
+    statement = select(Principal.name, Principal.roles, Principal.active_until).where(
+        Principal.name == "typed"
+    )
+    with session_scope(env.ctx.engine, write=False) as session:
+        orm = tuple(session.execute(statement).one())
+        raw = Prepared(statement).first(session.connection())
+    assert raw == orm == ("typed", ["application", "support"], moment)
