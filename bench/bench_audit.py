@@ -20,7 +20,8 @@ from pathlib import Path
 
 import orjson
 
-from tutela.audit.service import GENESIS, Event, record, verify
+from tutela.audit.service import GENESIS, Event, record
+from tutela.audit.verify import verify
 from tutela.db import make_engine, session_scope
 from tutela.migrations import upgrade
 

@@ -32,7 +32,8 @@ class _Compiled(NamedTuple):
     names: tuple[str, ...]  # the parameters, in position order where the driver wants that
     positional: bool
     literals: dict[str, Any]  # values written into the statement (`id == 1`)
-    converters: tuple[Convert, ...]
+    returns_rows: bool
+    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, converter)
 
 
 def _converter(column_type: TypeEngine, dialect: Dialect) -> Convert:
@@ -48,6 +49,14 @@ def _converter(column_type: TypeEngine, dialect: Dialect) -> Convert:
     return None
 
 
+def _converted(row: tuple, conversions: tuple[tuple[int, Callable[[Any], Any]], ...]) -> tuple:
+    values = list(row)
+    for index, convert in conversions:
+        if values[index] is not None:
+            values[index] = convert(values[index])
+    return tuple(values)
+
+
 class Prepared:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
@@ -60,18 +69,20 @@ class Prepared:
             with self._lock:
                 done = self.statement.compile(dialect=dialect)
                 columns = getattr(self.statement, "selected_columns", ())
+                converters = [(i, _converter(c.type, dialect)) for i, c in enumerate(columns)]
                 compiled = self._compiled[dialect.name] = _Compiled(
                     str(done),
                     tuple(done.positiontup if done.positional else done.params),
                     done.positional,
                     {k: v for k, v in done.params.items() if v is not None},
-                    tuple(_converter(c.type, dialect) for c in columns),
+                    bool(columns),
+                    tuple((i, f) for i, f in converters if f is not None),
                 )
         return compiled
 
     def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Run the statement in the connection's transaction; every row it returns."""
-        sql, names, positional, literals, converters = self._for(connection.dialect)
+        sql, names, positional, literals, returns_rows, conversions = self._for(connection.dialect)
         params = {**literals, **params} if params else literals
         if positional:
             args: tuple | dict = tuple(params[name] for name in names)
@@ -80,17 +91,11 @@ class Prepared:
         cursor = driver(connection).cursor()
         try:
             cursor.execute(sql, args)
-            rows = cursor.fetchall() if converters else []
+            rows = cursor.fetchall() if returns_rows else []
         finally:
             cursor.close()
-        if any(converters):
-            rows = [
-                tuple(
-                    convert(value) if convert and value is not None else value
-                    for convert, value in zip(converters, row, strict=True)
-                )
-                for row in rows
-            ]
+        if conversions:
+            rows = [_converted(row, conversions) for row in rows]
         return rows
 
     def first(

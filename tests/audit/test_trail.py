@@ -2,12 +2,15 @@
 chain that exposes any alteration, deletion, insertion or reordering."""
 
 import json
+import time
 
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from tutela.audit import verify as audit_verify
 from tutela.audit.models import AuditEvent
-from tutela.audit.service import Event, record, verify
+from tutela.audit.service import Event, record
+from tutela.audit.verify import verify
 from tutela.clock import now
 from tutela.db import session_scope
 
@@ -188,3 +191,56 @@ def test_verify_is_a_whole_chain_check(trail):
     with session_scope(trail.ctx.engine) as session:
         report = verify(session)
     assert report.intact and report.checked == report.head_seq
+
+
+@pytest.fixture
+def long_trail(env, monkeypatch):
+    """A trail checked in spans of five events, one of them by a worker process."""
+    with session_scope(env.ctx.engine) as session:
+        record(
+            session,
+            [Event("t", f"test{i}", "done", detail={"i": i}) for i in range(40)],
+            at=now(),
+            policy_version="test",
+        )
+    monkeypatch.setattr(audit_verify, "SPAN", 5)
+    monkeypatch.setattr(audit_verify, "_worker_count", lambda _session, _head: 1)
+    here = audit_verify._check_span
+    env.checked_here = []
+
+    def slowly(connection, start, end):  # leaves the worker time to start and take spans
+        time.sleep(0.1)
+        env.checked_here.append(start)
+        return here(connection, start, end)
+
+    monkeypatch.setattr(audit_verify, "_check_span", slowly)
+    return env
+
+
+def _verify(env):
+    with session_scope(env.ctx.engine, write=False) as session:
+        return verify(session)
+
+
+def test_a_trail_checked_in_spans_and_processes_verifies(long_trail):
+    report = _verify(long_trail)
+    assert report.intact and report.checked == report.head_seq > 40
+    spans = -(-report.head_seq // 5)
+    assert 0 < len(long_trail.checked_here) < spans  # the worker took the others
+
+
+@pytest.mark.parametrize(
+    ("change", "first_bad", "problem"),
+    [
+        (update(AuditEvent).where(AuditEvent.seq == 33).values(action="forged"), 33, "altered"),
+        (delete(AuditEvent).where(AuditEvent.seq == 31), 31, "missing"),  # a span's first
+        (update(AuditEvent).where(AuditEvent.seq == 26).values(prev_hash="0" * 64), 26, "follow"),
+        (update(AuditEvent).where(AuditEvent.seq == 27).values(hash="f" * 64), 27, "altered"),
+    ],
+)
+def test_spans_are_stitched_so_a_break_anywhere_is_named(long_trail, change, first_bad, problem):
+    with session_scope(long_trail.ctx.engine) as session:
+        session.execute(change)
+    report = _verify(long_trail)
+    assert not report.intact and report.first_bad == first_bad and problem in report.problem
+    assert report.checked == first_bad - 1

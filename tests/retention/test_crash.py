@@ -10,7 +10,7 @@ import time
 from sqlalchemy import func, select
 
 from tutela.audit.models import AuditEvent
-from tutela.audit.service import verify
+from tutela.audit.verify import verify
 from tutela.clock import now
 from tutela.db import make_engine, session_scope
 from tutela.subjects import service

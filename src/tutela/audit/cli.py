@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from tutela.audit import service
+from tutela.audit.verify import verify as verify_chain
 from tutela.cli_support import (
     DbOption,
     JsonOption,
@@ -33,7 +34,7 @@ def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
         session_scope(ctx.engine, write=False) as session,
         progress_bar("verifying", None, enabled=not json_output) as advance,
     ):
-        report = service.verify(session, progress=advance)
+        report = verify_chain(session, progress=advance)
     if json_output:
         print_json(report.as_dict())
     elif report.intact:

@@ -2,7 +2,7 @@
 
 `record` is the one way to write it. Each event's hash covers its content and the previous
 event's hash, so altering, deleting, inserting or reordering any event breaks the chain from
-there on, and `verify` names the first event where it breaks. The head row is locked while
+there on, and `audit.verify` names the first event where it breaks. The head row is locked while
 appending, so concurrent writers (threads, processes, hosts on PostgreSQL) queue up.
 
 An event names the subject by internal id only and never holds a personal value.
@@ -11,13 +11,13 @@ An event names the subject by internal id only and never holds a personal value.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, bindparam, select, text, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tutela.audit.models import AuditEvent, AuditHead
@@ -33,20 +33,20 @@ from tutela.prepared import Prepared
 
 __all__ = [
     "GENESIS",
+    "HASHED",
     "Event",
-    "VerifyReport",
+    "digest",
     "ensure_head",
     "events",
     "log",
     "log_apart",
     "record",
     "record_apart",
-    "verify",
+    "stamp",
 ]
 
 GENESIS = "0" * 64
 HEAD_ID = 1
-VERIFY_BATCH = 20_000
 
 events_t = AuditEvent.__table__
 head_t = AuditHead.__table__
@@ -64,11 +64,11 @@ class Event:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _stamp(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
     return utc_naive(moment).isoformat(sep=" ", timespec="microseconds")
 
 
-def _digest(prev_hash: str, seq: int, row: tuple) -> str:
+def digest(prev_hash: str, seq: int, row: tuple) -> str:
     """Hash of one event: its sequence number, its fields in order, and the previous hash."""
     payload = orjson.dumps([seq, *row], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
@@ -102,8 +102,8 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
     """Append events to the trail in the caller's transaction; returns the last sequence."""
     seq, last = _lock_head(session)
     moment = utc_naive(at)
-    stamp = _stamp(moment)
-    stored_at = stamp if dates_as_text(session) else moment
+    written = stamp(moment)
+    stored_at = written if dates_as_text(session) else moment
     rows = []
     for event in entries:
         seq += 1
@@ -118,11 +118,9 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
             policy_version,
             event.detail,
         )
-        digest = _digest(last, seq, (stamp, *fields))
-        rows.append(
-            (seq, stored_at, *fields[:-1], orjson.dumps(event.detail).decode(), last, digest)
-        )
-        last = digest
+        link = digest(last, seq, (written, *fields))
+        rows.append((seq, stored_at, *fields[:-1], orjson.dumps(event.detail).decode(), last, link))
+        last = link
     if rows:
         bulk_insert(session.connection(), events_t, _COLUMNS, rows)
         _MOVE_HEAD.rows(session.connection(), {"new_seq": seq, "new_hash": last})
@@ -157,8 +155,8 @@ def log_apart(session: Session, policy: Policy, at: datetime, *entries: Event) -
         record(apart, entries, at=at, policy_version=policy.version)
 
 
-# The columns in the order `_digest` hashes them, after `seq` and the time.
-_HASHED = (
+# The columns in the order `digest` hashes them, after `seq` and the time.
+HASHED = (
     "principal",
     "action",
     "subject_id",
@@ -169,78 +167,7 @@ _HASHED = (
     "policy_version",
     "detail",
 )
-_COLUMNS = ("seq", "at", *_HASHED, "prev_hash", "hash")
-
-
-@dataclass
-class VerifyReport:
-    checked: int
-    head_seq: int
-    head_hash: str
-    first_bad: int | None = None
-    problem: str | None = None
-
-    @property
-    def intact(self) -> bool:
-        return self.problem is None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "intact": self.intact,
-            "checked": self.checked,
-            "head_seq": self.head_seq,
-            "head_hash": self.head_hash,
-            "first_bad_event": self.first_bad,
-            "problem": self.problem,
-        }
-
-
-def verify(session: Session, *, progress: Callable[[int], None] = lambda _n: None) -> VerifyReport:
-    """Recompute the whole chain; stop at the first event that does not fit."""
-    head_seq, head_hash = session.execute(
-        select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID)
-    ).one()
-    report = VerifyReport(0, head_seq, head_hash)
-    expected, prev = 1, GENESIS
-    columns = ", ".join(["seq", "at", *_HASHED, "prev_hash", "hash"])
-    query = text(
-        f"SELECT {columns} FROM audit_events WHERE seq >= :start ORDER BY seq LIMIT :limit"
-    )
-    while True:
-        rows = session.execute(query, {"start": expected, "limit": VERIFY_BATCH}).all()
-        for row in rows:
-            seq, at, *fields, prev_hash, stored = row
-            if seq != expected:
-                return _bad(report, expected, f"event {expected} is missing (deleted)")
-            if prev_hash != prev:
-                return _bad(
-                    report,
-                    seq,
-                    f"event {seq} does not follow event {seq - 1} (inserted or reordered)",
-                )
-            at_text = at if isinstance(at, str) else _stamp(at)
-            detail = fields[-1] if not isinstance(fields[-1], str) else orjson.loads(fields[-1])
-            if _digest(prev, seq, (at_text, *fields[:-1], detail)) != stored:
-                return _bad(report, seq, f"event {seq} was altered")
-            prev = stored
-            expected += 1
-            report.checked += 1
-        progress(len(rows))
-        if len(rows) < VERIFY_BATCH:
-            break
-    if report.checked != head_seq or prev != head_hash:
-        return _bad(
-            report,
-            report.checked + 1,
-            f"the trail ends at event {report.checked} but its head is event {head_seq} "
-            "(events deleted at the end, or the head altered)",
-        )
-    return report
-
-
-def _bad(report: VerifyReport, seq: int, problem: str) -> VerifyReport:
-    report.first_bad, report.problem = seq, problem
-    return report
+_COLUMNS = ("seq", "at", *HASHED, "prev_hash", "hash")
 
 
 def events(
