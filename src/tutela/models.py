@@ -1,7 +1,7 @@
 """Every domain's tables, imported in one place so that metadata and migrations see them all."""
 
 from tutela.access.models import AccessReport, ApiKey, Disclosure, Principal
-from tutela.audit.models import AuditEvent, AuditHead
+from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.consent.models import Consent, Objection, Suppression
 from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import Base
@@ -16,6 +16,7 @@ __all__ = [
     "AnonymisedCount",
     "ApiKey",
     "AuditEvent",
+    "AuditEventSubject",
     "AuditHead",
     "Base",
     "Connection",

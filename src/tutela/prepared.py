@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeEngine
 
 from tutela.db import driver
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "fetch_literal"]
 
 Convert = Callable[[Any], Any] | None
 
@@ -103,3 +103,16 @@ class Prepared:
     ) -> tuple | None:
         rows = self.rows(connection, params)
         return rows[0] if rows else None
+
+
+def fetch_literal(connection: Connection, statement: Executable) -> list[tuple]:
+    """Every row of a one-off statement whose parameters are all known values (dates, names
+    from the policy), written into its text: for queries returning many rows, which
+    SQLAlchemy's result objects would handle one by one."""
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = driver(connection).cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()

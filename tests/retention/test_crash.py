@@ -9,7 +9,7 @@ import time
 
 from sqlalchemy import func, select
 
-from tutela.audit.models import AuditEvent
+from tutela.audit.models import AuditEvent, AuditEventSubject
 from tutela.audit.verify import verify
 from tutela.clock import now
 from tutela.db import make_engine, session_scope
@@ -53,9 +53,9 @@ def _state(engine):
         )
         tech = set(session.scalars(select(Connection.subject_id)))
         events = session.execute(
-            select(AuditEvent.subject_id, AuditEvent.action).where(
-                AuditEvent.action.in_(["anonymise", "delete"])
-            )
+            select(AuditEventSubject.subject_id, AuditEvent.action)
+            .join_from(AuditEvent, AuditEventSubject, AuditEventSubject.seq == AuditEvent.seq)
+            .where(AuditEvent.action.in_(["anonymise", "delete"]))
         ).all()
         report = verify(session)
     anonymised = {s for s, a in events if a == "anonymise"}

@@ -276,3 +276,13 @@ def test_no_data_outlives_its_rule_and_none_goes_early(env, life, n):
     tech_due = add_months(life["connected"], 12) <= life["as_of"]
     assert ("identification" in held) == (not ident_due)
     assert ("technical" in held) == (not tech_due)
+
+
+def test_a_subjects_trail_shows_the_batch_events_that_acted_on_it(population, cli):
+    run(population)
+    mine = json.loads(cli("audit", "show", "--subject", "c-former", "--json").stdout)
+    archived = [e for e in mine if e["action"] == "archive"]
+    assert archived and all(e["reason"].startswith("retention rule") for e in archived)
+    listed = json.loads(cli("subjects", "list", "--json").stdout)["subjects"]
+    (former,) = [s["id"] for s in listed if s["external_id"] == "c-former"]
+    assert all(former in e["detail"]["subjects"] for e in archived)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["AuditEvent", "AuditHead"]
+__all__ = ["AuditEvent", "AuditEventSubject", "AuditHead"]
 
 
 class AuditEvent(Base):
@@ -46,3 +46,16 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEventSubject(Base):
+    """Which subjects a bulk event concerns (a retention batch), to find it by subject.
+
+    The event itself lists them in its hashed detail; this index only makes them findable.
+    """
+
+    __tablename__ = "audit_event_subjects"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    subject_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from tutela.audit.models import AuditEvent, AuditHead
+from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.db import (
     bulk_insert,
     dates_as_text,
@@ -50,6 +50,7 @@ HEAD_ID = 1
 
 events_t = AuditEvent.__table__
 head_t = AuditHead.__table__
+concerned_t = AuditEventSubject.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,9 @@ class Event:
     purpose: str | None = None
     reason: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    # The subjects a bulk event concerns (a retention batch): listed in its hashed detail,
+    # and indexed so that each one's trail finds it.
+    subjects: Sequence[str] = ()
 
 
 def stamp(moment: datetime) -> str:
@@ -104,9 +108,13 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
     moment = utc_naive(at)
     written = stamp(moment)
     stored_at = written if dates_as_text(session) else moment
-    rows = []
+    rows, concerned = [], []
     for event in entries:
         seq += 1
+        detail = event.detail
+        if event.subjects:
+            detail = {**detail, "subjects": sorted(event.subjects)}
+            concerned += [(subject_id, seq) for subject_id in detail["subjects"]]
         fields = (
             event.principal,
             event.action,
@@ -116,14 +124,16 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
             event.outcome,
             event.reason,
             policy_version,
-            event.detail,
+            detail,
         )
         link = digest(last, seq, (written, *fields))
-        rows.append((seq, stored_at, *fields[:-1], orjson.dumps(event.detail).decode(), last, link))
+        rows.append((seq, stored_at, *fields[:-1], orjson.dumps(detail).decode(), last, link))
         last = link
     if rows:
         bulk_insert(session.connection(), events_t, _COLUMNS, rows)
         _MOVE_HEAD.rows(session.connection(), {"new_seq": seq, "new_hash": last})
+    if concerned:
+        bulk_insert(session.connection(), concerned_t, ("subject_id", "seq"), concerned)
     return seq
 
 
@@ -178,9 +188,11 @@ def events(
     since: datetime | None = None,
     limit: int = 1000,
 ) -> list[AuditEvent]:
+    """Events oldest first; a subject's include the bulk events that list it."""
     query = select(AuditEvent).order_by(AuditEvent.seq).limit(limit)
     if subject_id is not None:
-        query = query.where(AuditEvent.subject_id == subject_id)
+        in_bulk = select(concerned_t.c.seq).where(concerned_t.c.subject_id == subject_id)
+        query = query.where(or_(AuditEvent.subject_id == subject_id, AuditEvent.seq.in_(in_bulk)))
     if principal is not None:
         query = query.where(AuditEvent.principal == principal)
     if since is not None:

@@ -1,8 +1,9 @@
 """Running the retention steps due at a date: set-based statements, batch by batch, audited.
 
 Each batch of subjects is one transaction holding the step's statements, the statistics an
-anonymisation leaves, the removal of subjects left with nothing, and one audit event per
-subject naming the rule and the policy version. A run killed at any moment loses only the
+anonymisation leaves, the removal of subjects left with nothing, and the audit events naming
+the rule and the policy version: one per set of categories acted on, listing its subjects
+(found by subject like any other event). A run killed at any moment loses only the
 batch in flight, which the next run does again; a step already done is no longer due, so
 running the same date twice does nothing the second time.
 """
@@ -14,15 +15,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import Engine, and_, bindparam, delete, exists, false, insert, select, update
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
-from tutela.db import session_scope, utc_naive
+from tutela.db import bulk_insert, session_scope, utc_naive
 from tutela.policy.schema import Policy
+from tutela.prepared import fetch_literal
 from tutela.retention import service
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import latest_anchor
@@ -33,7 +50,17 @@ from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 __all__ = ["RunReport", "place_hold", "release_hold", "run"]
 
 BATCH = 10_000
-_IDS = bindparam("ids", expanding=True)  # one compiled statement whatever the batch's size
+# The batch at hand, in a temporary table of the connection, in parts that share the same
+# categories: statements join it instead of carrying thousands of ids each.
+batch_t = Table(
+    "retention_batch",
+    MetaData(),
+    Column("subject_id", String(32), primary_key=True),
+    Column("part", Integer),
+    prefixes=["TEMPORARY"],
+)
+_IN_BATCH = select(batch_t.c.subject_id)
+_IN_PART = _IN_BATCH.where(batch_t.c.part == bindparam("part"))
 subjects_t = Subject.__table__
 values_t = PersonalValue.__table__
 connections_t = Connection.__table__
@@ -62,10 +89,14 @@ class RunReport:
 
 
 def _due_by_subject(session: Session, step: Step, as_of: date) -> dict[str, set[str]]:
+    """The categories the step is due for, by subject: ids only, no dates to convert."""
     due: dict[str, set[str]] = defaultdict(set)
     for query in due_rows(step, as_of):
-        for subject_id, _external_id, category, _anchor in session.execute(query).all():
-            due[subject_id].add(category)
+        subject_id, _external_id, category, _anchor = query.selected_columns
+        for sid, name in fetch_literal(
+            session.connection(), query.with_only_columns(subject_id, category)
+        ):
+            due[sid].add(name)
     return due
 
 
@@ -124,27 +155,28 @@ def _apply(
     now = utc_naive(at)
     if step.rule.anchor != "collected_at":  # still due now that the writer lock is held?
         anchor = subjects_t.c[step.rule.anchor]
+        _load_batch(session, [list(batch)])
         still = set(
             session.scalars(
                 select(subjects_t.c.id).where(
-                    subjects_t.c.id.in_(_IDS), anchor <= latest_anchor(as_of, step.months)
-                ),
-                {"ids": list(batch)},
+                    subjects_t.c.id.in_(_IN_BATCH), anchor <= latest_anchor(as_of, step.months)
+                )
             )
         )
         batch = {sid: cats for sid, cats in batch.items() if sid in still}
-    ids = list(batch)
-    if not ids:
+    if not batch:
         return 0
     by_categories: dict[frozenset[str], list[str]] = defaultdict(list)
     for sid, categories in batch.items():
         by_categories[frozenset(categories)].append(sid)
+    _load_batch(session, list(by_categories.values()))
     if step.action == "anonymise":
-        _count_anonymised(session, policy, keyring, step, ids)
-    for categories, sids in by_categories.items():
+        _count_anonymised(session, policy, keyring, step)
+    for part, categories in enumerate(by_categories):
+        ids = {"part": part}
         record = [c for c in categories if c in step.record_categories]
         if record:
-            rows = [values_t.c.subject_id.in_(_IDS), values_t.c.category.in_(record)]
+            rows = [values_t.c.subject_id.in_(_IN_PART), values_t.c.category.in_(record)]
             if step.rule.anchor == "collected_at":
                 cutoff = latest_anchor(as_of, step.months)
                 rows.append(values_t.c.collected_at <= datetime.combine(cutoff, time.max))
@@ -153,16 +185,16 @@ def _apply(
                     update(values_t)
                     .where(*rows, values_t.c.archived_at.is_(None))
                     .values(archived_at=now),
-                    {"ids": sids},
+                    ids,
                 )
             else:
-                session.execute(delete(values_t).where(*rows), {"ids": sids})
+                session.execute(delete(values_t).where(*rows), ids)
         if step.connections in categories:
             session.execute(
-                delete(connections_t).where(connections_t.c.subject_id.in_(_IDS)), {"ids": sids}
+                delete(connections_t).where(connections_t.c.subject_id.in_(_IN_PART)), ids
             )
         if step.payments in categories:
-            rows = [payments_t.c.subject_id.in_(_IDS)]
+            rows = [payments_t.c.subject_id.in_(_IN_PART)]
             if step.rule.unless == "retain_consent":
                 rows.append(payments_t.c.retain_consent == false())
             if step.action == "archive":
@@ -170,11 +202,11 @@ def _apply(
                     update(payments_t)
                     .where(*rows, payments_t.c.archived_at.is_(None))
                     .values(archived_at=now),
-                    {"ids": sids},
+                    ids,
                 )
             else:
-                session.execute(delete(payments_t).where(*rows), {"ids": sids})
-    removed = _remove_emptied(session, ids) if step.removes else 0
+                session.execute(delete(payments_t).where(*rows), ids)
+    removed = _remove_emptied(session) if step.removes else 0
     reason = f"retention rule {step.rule.id}"
     detail = {"rule": step.rule.id, "as_of": as_of.isoformat()}  # the same for the batch
     audit.log(
@@ -186,15 +218,28 @@ def _apply(
                 actor.name,
                 step.action,
                 "done",
-                subject_id=sid,
                 categories=sorted(categories),
                 reason=reason,
                 detail=detail,
+                subjects=sids,
             )
-            for sid, categories in batch.items()
+            for categories, sids in by_categories.items()
         ),
     )
     return removed
+
+
+def _load_batch(session: Session, parts: list[list[str]]) -> None:
+    """Put the batch's subject ids in the connection's batch table, part by part."""
+    connection = session.connection()
+    batch_t.create(connection, checkfirst=True)
+    connection.execute(delete(batch_t))
+    bulk_insert(
+        connection,
+        batch_t,
+        ("subject_id", "part"),
+        [(sid, part) for part, sids in enumerate(parts) for sid in sids],
+    )
 
 
 def _country_field(policy: Policy) -> tuple[str, str] | None:
@@ -206,9 +251,7 @@ def _country_field(policy: Policy) -> tuple[str, str] | None:
     return None
 
 
-def _count_anonymised(
-    session: Session, policy: Policy, keyring: Keyring, step: Step, ids: list[str]
-) -> None:
+def _count_anonymised(session: Session, policy: Policy, keyring: Keyring, step: Step) -> None:
     """What survives anonymisation: counts by kind, source, country and month of first contact.
     The country is decrypted here, in memory, the last time anyone can."""
     where = _country_field(policy)
@@ -227,8 +270,7 @@ def _count_anonymised(
             country.c.ciphertext,
         )
         .outerjoin(country, and_(*on))
-        .where(subjects_t.c.id.in_(_IDS)),
-        {"ids": ids},
+        .where(subjects_t.c.id.in_(_IN_BATCH))
     ).all()
     ciphers = keyring.ciphers(session, [r.id for r in rows if r.ciphertext is not None])
     counts = Counter()
@@ -246,21 +288,20 @@ def _count_anonymised(
     )
 
 
-def _remove_emptied(session: Session, ids: list[str]) -> int:
+def _remove_emptied(session: Session) -> int:
     """Subjects of the batch left with no personal data go entirely, data key first: the row
     that named them (external id, exact dates) would otherwise still link back to them."""
     holds_t = LegalHold.__table__
     emptied = session.scalars(
         select(subjects_t.c.id).where(
-            subjects_t.c.id.in_(_IDS),
+            subjects_t.c.id.in_(_IN_BATCH),
             ~exists().where(values_t.c.subject_id == subjects_t.c.id),
             ~exists().where(connections_t.c.subject_id == subjects_t.c.id),
             ~exists().where(payments_t.c.subject_id == subjects_t.c.id),
             ~exists().where(
                 holds_t.c.subject_id == subjects_t.c.id, holds_t.c.released_at.is_(None)
             ),
-        ),
-        {"ids": ids},
+        )
     ).all()
     if emptied:
         subjects.erase(session=session, subject_ids=emptied)
