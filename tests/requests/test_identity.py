@@ -2,12 +2,14 @@
 staff attestation for letters; codes hashed, expiring, limited in attempts."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tutela.api import create_app
+from tutela.clock import today as clock_today
 from tutela.outbox.models import OutboxMessage
 
 
@@ -120,3 +122,39 @@ def test_the_api_checks_codes_and_keeps_count(imported, cli, inbox):
         assert refused.status_code == 403 and "4 attempt(s) left" in refused.json()["detail"]
         ok = client.post(f"/requests/{request_id}/verification", json={"code": code})
         assert ok.status_code == 200 and ok.json()["status"] == "verified"
+
+
+def test_an_extension_is_told_to_the_person_with_its_reasons(imported, cli, inbox):
+    request_id = open_online(cli)
+    extended = cli(
+        "requests", "extend", request_id, "--months", "1", "--reason", "many archives", "--json"
+    )
+    assert json.loads(extended.stdout)["person_told"] == "email"
+    cli("outbox", "send")
+    notice = [m for m in inbox.messages if b"more time" in m.content]
+    assert len(notice) == 1 and notice[0].rcpt_tos == ["ana@example.org"]
+    due = json.loads(cli("requests", "show", request_id, "--json").stdout)["due_on"]
+    assert due.encode() in notice[0].content and b"many archives" in notice[0].content
+    assert b"CNIL" in notice[0].content  # every message names where to complain
+
+
+def test_repeated_requests_are_flagged_for_the_dpo_never_refused(imported, cli):
+    def open_access(days_ago: int) -> dict:
+        received = str(clock_today() - timedelta(days=days_ago))
+        result = cli(
+            "requests", "open", "--type", "access", "--external-id", "crm-42",
+            "--received", received, "--channel", "post", "--json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert open_access(200)["flag"] is None
+    assert open_access(60)["flag"] is None  # one earlier request, long before the window
+    assert open_access(30)["flag"] is None  # one earlier in the window: allowed
+    third = open_access(0)
+    assert "3 access requests within 90 days" in third["flag"] and third["status"] == "open"
+    assert str(clock_today() - timedelta(days=60)) in third["flag"]
+    other = cli("requests", "open", "--type", "erasure", "--external-id", "crm-42", "--json")
+    assert json.loads(other.stdout)["flag"] is None  # another type counts apart
+    listed = cli("requests", "list").stdout
+    assert "repeated" in listed

@@ -95,6 +95,19 @@ class Authority(_Strict):
     website: str | None = None
 
 
+class RepeatedRequests(_Strict):
+    """When one person's requests of one type come often enough to show the DPO (§10: the
+    right of access may not be used on a regular basis only to disrupt). A flag, never a
+    refusal: the DPO decides."""
+
+    within_days: int = Field(gt=0)
+    more_than: int = Field(ge=1, description="earlier requests of the same type in the window")
+
+
+class RightsRequests(_Strict):
+    repeated: RepeatedRequests
+
+
 class SubjectKind(_Strict):
     id: Identifier
     name: str
@@ -266,6 +279,7 @@ class Policy(_Strict):
     controller: Controller
     dpo: Contact
     supervisory_authority: Authority
+    rights_requests: RightsRequests
     subject_kinds: list[SubjectKind] = Field(min_length=1)
     categories: list[Category] = Field(min_length=1)
     sources: list[Source] = Field(min_length=1)

@@ -71,6 +71,8 @@ def open_(
         print_json(out)
     else:
         console.print(f"request {out['id']} ({out['type']}), due {out['due_on']}")
+        if out["flag"]:
+            console.print(f"flagged for the DPO: {out['flag']}")
 
 
 @app.command("list")
@@ -93,9 +95,19 @@ def list_(
     if json_output:
         print_json(rows)
         return
-    table = Table("id", "type", "channel", "received", "due", "status", title="Rights requests")
+    table = Table(
+        "id", "type", "channel", "received", "due", "status", "flag", title="Rights requests"
+    )
     for r in rows:
-        table.add_row(r["id"], r["type"], r["channel"], r["received_on"], r["due_on"], r["status"])
+        table.add_row(
+            r["id"],
+            r["type"],
+            r["channel"],
+            r["received_on"],
+            r["due_on"],
+            r["status"],
+            "repeated: see show" if r["flag"] else "",
+        )
     console.print(table)
 
 
@@ -121,21 +133,22 @@ def extend(
 ) -> None:
     """Extend the deadline once, before it passes (Art. 12(3))."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        out = _out(
-            flows.extend(
-                session=session,
-                rules=ctx.rules,
-                actor=Actor.console(),
-                request_id=request_id,
-                months=months,
-                reason=reason,
-                at=now(),
-            )
+        extended, emailed = flows.extend(
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            actor=Actor.console(),
+            request_id=request_id,
+            months=months,
+            reason=reason,
+            at=now(),
         )
+        out = {**_out(extended), "person_told": "email" if emailed else "write to them"}
     if json_output:
         print_json(out)
     else:
-        console.print(f"request {request_id} now due {out['due_on']}")
+        told = "told by e-mail" if emailed else "no e-mail on file: write to the person"
+        console.print(f"request {request_id} now due {out['due_on']}; {told}")
 
 
 @app.command()

@@ -24,7 +24,7 @@ from tutela.retention import service as retention
 from tutela.retention.schedule import add_months
 from tutela.subjects import service as subjects
 
-__all__ = ["Answer", "decide"]
+__all__ = ["Answer", "contacts", "contacts_text", "decide"]
 
 
 @dataclass
@@ -49,7 +49,8 @@ class Answer:
         }
 
 
-def _contacts(policy: Policy) -> dict[str, Any]:
+def contacts(policy: Policy) -> dict[str, Any]:
+    """The DPO, and the authority to complain to: every answer and notice names them."""
     dpo, authority = policy.dpo, policy.supervisory_authority
     return {
         "dpo": {
@@ -67,6 +68,16 @@ def _contacts(policy: Policy) -> dict[str, Any]:
     }
 
 
+def contacts_text(policy: Policy) -> str:
+    """`contacts`, as a sentence for a message to the person."""
+    found = contacts(policy)
+    dpo, complaint = found["dpo"], found["complaint"]
+    return (
+        f"Our data protection officer: {dpo['name']}, {dpo['email']}. You may also complain "
+        f"to the {complaint['authority']} ({complaint['service']}), {complaint['address']}."
+    )
+
+
 def decide(
     *, session: Session, keyring: Keyring, policy: Policy, request: RightsRequest, at: datetime
 ) -> Answer:
@@ -74,7 +85,7 @@ def decide(
     everything else. An unverified request is refused before anything is read."""
     if request.status not in ("verified", "closed"):  # closed ones were verified first
         raise Denied("the requester's identity is not verified: nothing is disclosed or changed")
-    answer = Answer(request.id, request.type, "done", contacts=_contacts(policy))
+    answer = Answer(request.id, request.type, "done", contacts=contacts(policy))
     if (
         request.subject_id is None
         or subjects.get_by_id(session=session, subject_id=request.subject_id) is None

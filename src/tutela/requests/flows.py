@@ -13,7 +13,7 @@ from tutela.crypto.keyring import Keyring
 from tutela.errors import Conflict
 from tutela.outbox.service import enqueue_email
 from tutela.requests import service, verification
-from tutela.requests.decisions import Answer, decide
+from tutela.requests.decisions import Answer, contacts_text, decide
 from tutela.requests.models import RightsRequest
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
@@ -61,6 +61,7 @@ def open_request(
         channel=channel,
         received=received,
         opened_by=actor.name,
+        repeated=rules.policy.rights_requests.repeated,
         at=at,
     )
     sent_code = False
@@ -76,7 +77,12 @@ def open_request(
             "done",
             subject_id=request.subject_id,
             reason=f"{type_} request",
-            detail={"request": request.id, "due_on": str(request.due_on), "code_sent": sent_code},
+            detail={
+                "request": request.id,
+                "due_on": str(request.due_on),
+                "code_sent": sent_code,
+                "flagged": request.flag is not None,
+            },
         ),
     )
     return request
@@ -152,16 +158,38 @@ def verify(
 def extend(
     *,
     session: Session,
+    keyring: Keyring,
     rules: RecordRules,
     actor: Actor,
     request_id: str,
     months: int,
     reason: str,
     at: datetime,
-) -> RightsRequest:
+) -> tuple[RightsRequest, bool]:
+    """Extend the deadline and tell the person, by e-mail when an address is on file.
+
+    Returns the request and whether it was e-mailed; if not, staff must write (Art. 12(3)).
+    """
     request = service.extend(
         session=session, request_id=request_id, months=months, reason=reason, on=at.date()
     )
+    address = request.subject_id and subjects.email_on_file(
+        session=session, keyring=keyring, rules=rules, subject_id=request.subject_id
+    )
+    if address:
+        controller = rules.policy.controller
+        enqueue_email(
+            session=session,
+            keyring=keyring,
+            to=address,
+            at=at,
+            subject=f"{controller.name}: more time for your personal data request",
+            body=(
+                f"Your request of {request.received_on} (reference {request.id}) needs more "
+                f"time. We will answer by {request.due_on}.\n\nWhy: {request.extension_reason}"
+                f"\n\n{contacts_text(rules.policy)}"
+            ),
+        )
     audit.log(
         session,
         rules.policy,
@@ -172,10 +200,14 @@ def extend(
             "done",
             subject_id=request.subject_id,
             reason=f"deadline extended by {months} month(s)",
-            detail={"request": request.id, "due_on": str(request.due_on)},
+            detail={
+                "request": request.id,
+                "due_on": str(request.due_on),
+                "told": "email" if address else "staff_to_write",
+            },
         ),
     )
-    return request
+    return request, bool(address)
 
 
 def process(

@@ -23,5 +23,7 @@ class RightsRequest(Base):
     extended_months: Mapped[int] = mapped_column(Integer, default=0)
     extension_reason: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(16), index=True)  # open, verified, closed
+    # Why the DPO should look at it (repeated requests, §10); never a refusal by itself.
+    flag: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     opened_by: Mapped[str] = mapped_column(String(128))

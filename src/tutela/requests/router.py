@@ -60,10 +60,12 @@ def show_request(request_id: str, request: Request, credentials: Credentials) ->
 def extend(
     request_id: str, body: Extension, request: Request, credentials: Credentials
 ) -> RequestOut:
-    """Extend the deadline once by one or two months, with reasons (Art. 12(3))."""
+    """Extend the deadline once by one or two months, with reasons (Art. 12(3)); the person is
+    e-mailed the new date and the reasons when an address is on file."""
     with call(request, credentials, write=True) as c:
-        extended = flows.extend(
+        extended, _emailed = flows.extend(
             session=c.session,
+            keyring=c.keyring,
             rules=c.ctx.rules,
             actor=c.actor,
             request_id=request_id,

@@ -51,3 +51,4 @@ class RequestOut(BaseModel):
     extended_months: int
     extension_reason: str | None
     status: str
+    flag: str | None = Field(None, description="Why the DPO should look at it (§10).")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tutela.db import utc_naive
 from tutela.errors import InvalidInput, NotFound
+from tutela.policy.schema import RepeatedRequests
 from tutela.requests.deadlines import due_on, extended_due_on
 from tutela.requests.models import RightsRequest
 
@@ -38,6 +39,7 @@ def open_request(
     channel: str,
     received: date,
     opened_by: str,
+    repeated: RepeatedRequests,
     at: datetime,
 ) -> RightsRequest:
     if type_ not in TYPES:
@@ -59,12 +61,37 @@ def open_request(
         due_on=due_on(received),
         extended_months=0,
         status="open",
+        flag=subject_id and _repeated(session, subject_id, type_, received, repeated),
         created_at=utc_naive(at),
         opened_by=opened_by,
     )
     session.add(request)
     session.flush()
     return request
+
+
+def _repeated(
+    session: Session, subject_id: str, type_: str, received: date, rule: RepeatedRequests
+) -> str | None:
+    """Why the DPO should look at this request, when the person's earlier requests of its
+    type in the policy's window are more than it allows; None otherwise."""
+    earlier = session.scalars(
+        select(RightsRequest.received_on)
+        .where(
+            RightsRequest.subject_id == subject_id,
+            RightsRequest.type == type_,
+            RightsRequest.received_on > received - timedelta(days=rule.within_days),
+            RightsRequest.received_on <= received,
+        )
+        .order_by(RightsRequest.received_on)
+    ).all()
+    if len(earlier) <= rule.more_than:
+        return None
+    return (
+        f"{len(earlier) + 1} {type_} requests within {rule.within_days} days (earlier: "
+        f"{', '.join(str(d) for d in earlier)}); §10: a right may not be used on a regular "
+        "basis only to disrupt. For the DPO to judge: the request is not refused for this."
+    )
 
 
 def get(*, session: Session, request_id: str) -> RightsRequest:
