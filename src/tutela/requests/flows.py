@@ -93,20 +93,19 @@ def _send_code(
 ) -> bool:
     """E-mail a one-time code to the address on file: proof that the requester controls it.
     False when the person has no address on file (then staff must check an ID document)."""
-    address = subjects.email_on_file(
-        session=session, keyring=keyring, rules=rules, subject_id=request.subject_id
-    )
+    address = _address(session, keyring, rules, request)
     if address is None:
         return False
     code = verification.issue_code(session=session, keyring=keyring, request_id=request.id, at=at)
     controller = rules.policy.controller
     minutes = int(verification.CODE_LIFETIME.total_seconds() // 60)
-    enqueue_email(
-        session=session,
-        keyring=keyring,
-        to=address,
-        at=at,
-        subject=f"{controller.name}: your code for your personal data request",
+    _email(
+        session,
+        keyring,
+        rules,
+        address,
+        at,
+        topic="your code for your personal data request",
         body=(
             f"Your code: {code}\n\nIt confirms the request you made to {controller.name} "
             f"about your personal data (reference {request.id}). It expires in {minutes} "
@@ -114,6 +113,38 @@ def _send_code(
         ),
     )
     return True
+
+
+def _address(
+    session: Session, keyring: Keyring, rules: RecordRules, request: RightsRequest
+) -> str | None:
+    """The e-mail address on file of the person the request is about, if any."""
+    if request.subject_id is None:
+        return None
+    return subjects.email_on_file(
+        session=session, keyring=keyring, rules=rules, subject_id=request.subject_id
+    )
+
+
+def _email(
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    to: str,
+    at: datetime,
+    *,
+    topic: str,
+    body: str,
+) -> None:
+    """Queue a message to the person, from the controller (delivered by `tutela outbox`)."""
+    enqueue_email(
+        session=session,
+        keyring=keyring,
+        to=to,
+        at=at,
+        subject=f"{rules.policy.controller.name}: {topic}",
+        body=body,
+    )
 
 
 def verify(
@@ -173,17 +204,15 @@ def extend(
     request = service.extend(
         session=session, request_id=request_id, months=months, reason=reason, on=at.date()
     )
-    address = request.subject_id and subjects.email_on_file(
-        session=session, keyring=keyring, rules=rules, subject_id=request.subject_id
-    )
+    address = _address(session, keyring, rules, request)
     if address:
-        controller = rules.policy.controller
-        enqueue_email(
-            session=session,
-            keyring=keyring,
-            to=address,
-            at=at,
-            subject=f"{controller.name}: more time for your personal data request",
+        _email(
+            session,
+            keyring,
+            rules,
+            address,
+            at,
+            topic="more time for your personal data request",
             body=(
                 f"Your request of {request.received_on} (reference {request.id}) needs more "
                 f"time. We will answer by {request.due_on}.\n\nWhy: {request.extension_reason}"
