@@ -15,6 +15,7 @@ from tutela.access.router import router as access_router
 from tutela.access.throttle import FailureThrottle
 from tutela.context import Context
 from tutela.errors import InvalidInput, TutelaError
+from tutela.requests.opengdpr import router as opengdpr_router
 from tutela.requests.router import router as requests_router
 from tutela.subjects.router import router as subjects_router
 
@@ -74,6 +75,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(subjects_router)
     app.include_router(access_router)
     app.include_router(requests_router)
+    app.include_router(opengdpr_router)
     return app
 
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_user: str | None = Field(None, description="SMTP login, when the server asks for one.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    opengdpr_certificate_url: str | None = Field(
+        None,
+        description="URL of the certificate OpenGDPR callers use to check signatures; "
+        "given by `GET /v1/discovery` (Tutela does not sign yet).",
+    )
     retention_batch: int = Field(
         10_000, ge=1, description="Subjects per transaction of a retention run."
     )

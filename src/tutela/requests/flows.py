@@ -18,7 +18,7 @@ from tutela.requests.models import RightsRequest
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 
-__all__ = ["ONLINE", "extend", "open_request", "process", "verify"]
+__all__ = ["ONLINE", "cancel", "extend", "open_request", "process", "verify"]
 
 ONLINE = ("api", "email", "opengdpr")  # doors where a one-time code proves the requester
 
@@ -53,6 +53,7 @@ def open_request(
     channel: str,
     received: date,
     at: datetime,
+    request_id: str | None = None,
 ) -> RightsRequest:
     request = service.open_request(
         session=session,
@@ -63,6 +64,7 @@ def open_request(
         opened_by=actor.name,
         repeated=rules.policy.rights_requests.repeated,
         at=at,
+        request_id=request_id,
     )
     sent_code = False
     if request.subject_id and channel in ONLINE:
@@ -161,6 +163,8 @@ def verify(
     """Check the requester's identity. None when verified; otherwise the reason it is not
     (the attempt is recorded: the caller commits, then reports the refusal)."""
     request = service.get(session=session, request_id=request_id)
+    if request.status == "cancelled":
+        raise Conflict("the request was cancelled")
     if code is not None:
         refused = verification.check_code(
             session=session, keyring=keyring, request_id=request_id, code=code, at=at
@@ -239,6 +243,27 @@ def extend(
     return request, bool(address)
 
 
+def cancel(
+    *, session: Session, rules: RecordRules, actor: Actor, request: RightsRequest, at: datetime
+) -> None:
+    """Withdraw a request still pending: its requester's identity not verified, nothing done."""
+    if request.status != "open":
+        raise Conflict(f"only a pending request can be cancelled; this one is {request.status}")
+    request.status = "cancelled"
+    audit.log(
+        session,
+        rules.policy,
+        at,
+        Event(
+            actor.name,
+            "cancel_request",
+            "done",
+            subject_id=request.subject_id,
+            detail={"request": request.id},
+        ),
+    )
+
+
 def process(
     *,
     session: Session,
@@ -252,6 +277,8 @@ def process(
     request = service.get(session=session, request_id=request_id)
     if request.status == "closed":
         raise Conflict("the request was already answered; its copy can still be exported")
+    if request.status == "cancelled":
+        raise Conflict("the request was cancelled")
     answer = decide(session=session, keyring=keyring, policy=rules.policy, request=request, at=at)
     if answer.outcome in ("done", "nothing_held", "refused"):
         request.status = "closed"

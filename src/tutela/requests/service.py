@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tutela.db import utc_naive
-from tutela.errors import InvalidInput, NotFound
+from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.schema import RepeatedRequests
 from tutela.requests.deadlines import due_on, extended_due_on
 from tutela.requests.models import RightsRequest
 
-__all__ = ["CHANNELS", "TYPES", "extend", "get", "list_requests", "open_request"]
+__all__ = ["CHANNELS", "ENDED", "TYPES", "extend", "get", "list_requests", "open_request"]
 
 # The rights of §10-16, and the doors a request comes through.
 TYPES = (
@@ -29,6 +29,7 @@ TYPES = (
     "post_mortem",
 )
 CHANNELS = ("api", "post", "email", "opengdpr")
+ENDED = ("closed", "cancelled")  # statuses of requests no longer in progress
 
 
 def open_request(
@@ -41,7 +42,10 @@ def open_request(
     opened_by: str,
     repeated: RepeatedRequests,
     at: datetime,
+    request_id: str | None = None,
 ) -> RightsRequest:
+    """A new request, due one calendar month after receipt. `request_id` is the caller's
+    (a UUID's hex, from the OpenGDPR door); one already used is a conflict."""
     if type_ not in TYPES:
         raise InvalidInput(
             f"unknown request type; expected one of: {', '.join(TYPES)}", location="type"
@@ -52,8 +56,10 @@ def open_request(
         )
     if received > at.date():
         raise InvalidInput("a request cannot be received in the future", location="received")
+    if request_id is not None and session.get(RightsRequest, request_id) is not None:
+        raise Conflict(f"request {request_id} was already received")
     request = RightsRequest(
-        id=uuid.uuid4().hex,
+        id=request_id or uuid.uuid4().hex,
         type=type_,
         channel=channel,
         subject_id=subject_id,
@@ -129,7 +135,7 @@ def list_requests(
 ) -> list[RightsRequest]:
     query = select(RightsRequest).order_by(RightsRequest.due_on, RightsRequest.received_on)
     if not include_closed:
-        query = query.where(RightsRequest.status != "closed")
+        query = query.where(RightsRequest.status.not_in(ENDED))
     if overdue:
         query = query.where(RightsRequest.due_on < on)
     if due_within is not None:
