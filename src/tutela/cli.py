@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +23,6 @@ from tutela.requests.cli import app as requests_app
 from tutela.retention.cli import app as retention_app
 from tutela.retention.cli import holds_app
 from tutela.retention.cli import stats as retention_stats
-from tutela.retention.cli import worker as retention_worker
 from tutela.subjects.cli import app as subjects_app
 from tutela.subjects.cli import demo
 
@@ -45,7 +45,6 @@ app.add_typer(holds_app, name="holds")
 app.add_typer(requests_app, name="requests")
 app.add_typer(outbox_app, name="outbox")
 app.command("stats")(retention_stats)
-app.command("worker")(retention_worker)
 app.command()(demo)
 
 
@@ -112,6 +111,37 @@ def _database_message(exc: SQLAlchemyError) -> str:
     text = str(orig) if orig is not None else type(exc).__name__
     hint = " (run `tutela init`?)" if "no such table" in text or "does not exist" in text else ""
     return f"database error: {text.splitlines()[0]}{hint}"
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Sweep once and exit.")] = False,
+    interval_hours: Annotated[
+        float, typer.Option(min=0.001, help="Hours between sweeps (default: daily).")
+    ] = 24.0,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run scheduled jobs: the outbox every minute, the retention sweep once a day; several
+    workers never sweep at once."""
+    import logging
+    import signal
+    import threading
+
+    from tutela.worker import deliver_once, sweep_once, work
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with load_context(db) as ctx:
+        if once:
+            report = sweep_once(ctx) or {"skipped": "another worker is sweeping"}
+            report["outbox"] = deliver_once(ctx)
+            if json_output:
+                print_json(report)
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        work(ctx, interval_seconds=interval_hours * 3600, stop=stop)
 
 
 def main() -> None:

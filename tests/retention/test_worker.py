@@ -2,7 +2,7 @@
 
 import json
 
-from tutela.retention.worker import sweep_lock, sweep_once
+from tutela.worker import sweep_lock, sweep_once
 
 
 def test_one_sweep_at_a_time(env):
@@ -23,3 +23,14 @@ def test_worker_once_runs_the_sweep_and_audits_it(env, cli, example, tmp_path):
     assert {"rule": "prospect_data", "action": "anonymise", "subjects": 1} in report["actions"]
     events = json.loads(cli("audit", "show", "--principal", "worker", "--json").stdout)
     assert {e["action"] for e in events} >= {"anonymise"}
+
+
+def test_the_worker_delivers_the_outbox(env, cli, example, tmp_path, inbox):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    assert cli("subjects", "import", str(path)).exit_code == 0
+    opened = cli("requests", "open", "--type", "access", "--email", "ana@example.org")
+    assert opened.exit_code == 0 and not inbox.messages
+    report = json.loads(cli("worker", "--once", "--json").stdout)
+    assert report["outbox"] == {"sent": 1, "retry": 0, "failed": 0}
+    assert inbox.messages[0].rcpt_tos == ["ana@example.org"]

@@ -8,33 +8,18 @@ from sqlalchemy import select
 
 from tutela.cli_support import DbOption, JsonOption, console, load_context, print_json
 from tutela.clock import now
-from tutela.context import Context
 from tutela.db import session_scope
 from tutela.outbox.models import OutboxMessage
-from tutela.outbox.service import SmtpSettings, deliver
+from tutela.outbox.service import deliver_due
 
 app = typer.Typer(help="Messages to people and recipients (e-mail).", no_args_is_help=True)
-
-
-def smtp_settings(ctx: Context) -> SmtpSettings:
-    s = ctx.settings
-    return SmtpSettings(
-        host=s.smtp_host,
-        port=s.smtp_port,
-        sender=s.smtp_sender or ctx.policy.controller.email,
-        starttls=s.smtp_starttls,
-        user=s.smtp_user,
-        password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-    )
 
 
 @app.command()
 def send(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Deliver every message due; failures are retried later with backoff."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        counts = deliver(
-            session=session, keyring=ctx.keyring(session), smtp=smtp_settings(ctx), at=now()
-        )
+    with load_context(db) as ctx:
+        counts = deliver_due(ctx, at=now())
     if json_output:
         print_json(counts)
     else:

@@ -10,15 +10,19 @@ import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tutela.crypto.keyring import Keyring
-from tutela.db import utc_naive
+from tutela.db import session_scope, utc_naive
 from tutela.outbox.models import OutboxMessage
 
-__all__ = ["MAX_ATTEMPTS", "SmtpSettings", "deliver", "enqueue_email"]
+if TYPE_CHECKING:
+    from tutela.context import Context
+
+__all__ = ["MAX_ATTEMPTS", "SmtpSettings", "deliver", "deliver_due", "enqueue_email"]
 
 MAX_ATTEMPTS = 8  # backoff 1, 2, 4 ... 128 minutes: about four hours in all
 
@@ -63,10 +67,10 @@ def deliver(
 ) -> dict[str, int]:
     """Send every message due; a failure is retried later, twice as late each time."""
     moment = utc_naive(at)
-    due = session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= moment
-        )
+    due = session.scalars(  # rows another sender holds are theirs to send (PostgreSQL)
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= moment)
+        .with_for_update(skip_locked=True)
     ).all()
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not due:
@@ -100,6 +104,21 @@ def deliver(
             message.attempts += 1
             counts["sent"] += 1
     return counts
+
+
+def deliver_due(ctx: Context, *, at: datetime) -> dict[str, int]:
+    """`deliver` in a transaction of its own, through the SMTP server of the settings."""
+    s = ctx.settings
+    smtp = SmtpSettings(
+        host=s.smtp_host,
+        port=s.smtp_port,
+        sender=s.smtp_sender or ctx.policy.controller.email,
+        starttls=s.smtp_starttls,
+        user=s.smtp_user,
+        password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+    )
+    with session_scope(ctx.engine) as session:
+        return deliver(session=session, keyring=ctx.keyring(session), smtp=smtp, at=at)
 
 
 def _failed(message: OutboxMessage, error: str, moment: datetime, counts: dict) -> None:

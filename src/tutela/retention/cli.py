@@ -241,31 +241,3 @@ def release_hold(hold_id: int, db: DbOption = None, json_output: JsonOption = Fa
         print_json({"id": hold_id, "released": True})
     else:
         console.print(f"legal hold {hold_id} released")
-
-
-def worker(
-    once: Annotated[bool, typer.Option("--once", help="Sweep once and exit.")] = False,
-    interval_hours: Annotated[
-        float, typer.Option(min=0.001, help="Hours between sweeps (default: daily).")
-    ] = 24.0,
-    db: DbOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Run scheduled jobs: the retention sweep, once a day; several workers never sweep at once."""
-    import logging
-    import signal
-    import threading
-
-    from tutela.retention.worker import sweep_once, work
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with load_context(db) as ctx:
-        if once:
-            report = sweep_once(ctx)
-            if json_output:
-                print_json(report or {"skipped": "another worker is sweeping"})
-            return
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        work(ctx, interval_seconds=interval_hours * 3600, stop=stop)

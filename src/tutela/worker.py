@@ -1,8 +1,10 @@
-"""The scheduled worker: the retention sweep once a day, one sweep at a time across processes.
+"""The scheduled worker: the outbox every minute, the retention sweep once a day.
 
 On PostgreSQL the sweep holds a session advisory lock; on SQLite a lock file beside the
 database. A worker that finds the sweep taken skips its turn: several workers may run for
-availability without ever sweeping twice at once.
+availability without ever sweeping twice at once. The outbox needs no such lock: a message
+is sent inside the transaction that marks it sent, and on PostgreSQL a message another
+worker is sending is skipped.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,11 +22,13 @@ from sqlalchemy import Engine, text
 from tutela.access.gate import Actor
 from tutela.clock import now
 from tutela.context import Context
+from tutela.outbox.service import deliver_due
 from tutela.retention import flows
 
-__all__ = ["sweep_lock", "sweep_once", "work"]
+__all__ = ["deliver_once", "sweep_lock", "sweep_once", "work"]
 
 logger = logging.getLogger("tutela.worker")
+OUTBOX_SECONDS = 60.0
 ADVISORY_KEY = 0x7475_7465_6C61  # "tutela"
 
 
@@ -87,11 +92,32 @@ def sweep_once(ctx: Context) -> dict | None:
         return report
 
 
-def work(ctx: Context, *, interval_seconds: float, stop: threading.Event) -> None:
-    """Sweep now, then every `interval_seconds`, until `stop` is set."""
+def deliver_once(ctx: Context) -> dict[str, int]:
+    counts = deliver_due(ctx, at=now())
+    if any(counts.values()):
+        logger.info("outbox: %(sent)d sent, %(retry)d to retry, %(failed)d failed", counts)
+    return counts
+
+
+def work(
+    ctx: Context,
+    *,
+    interval_seconds: float,
+    stop: threading.Event,
+    outbox_seconds: float = OUTBOX_SECONDS,
+) -> None:
+    """Sweep now and then every `interval_seconds`, deliver the outbox every
+    `outbox_seconds`, until `stop` is set. A failed job is retried at its next turn."""
+    next_sweep = time.monotonic()
     while not stop.is_set():
+        if time.monotonic() >= next_sweep:
+            next_sweep = time.monotonic() + interval_seconds
+            try:
+                sweep_once(ctx)
+            except Exception:
+                logger.exception("retention sweep failed")
         try:
-            sweep_once(ctx)
-        except Exception:  # a failed sweep is retried at the next turn; the worker goes on
-            logger.exception("retention sweep failed")
-        stop.wait(interval_seconds)
+            deliver_once(ctx)
+        except Exception:
+            logger.exception("outbox delivery failed")
+        stop.wait(max(0.0, min(outbox_seconds, next_sweep - time.monotonic())))
