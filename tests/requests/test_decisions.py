@@ -278,3 +278,48 @@ def test_a_request_is_answered_once(ana, cli):
     assert cli("requests", "process", request_id).exit_code == 0
     again = cli("requests", "process", request_id)
     assert again.exit_code == 1 and "already answered" in again.stderr
+
+
+def test_rectification_makes_substantial_changes_and_refuses_convenience_ones(ana, env, cli):
+    changes = {
+        "identification.last_name": "Martin",  # identity: corrected
+        "identification.company": "ACME",  # not civil status, identity or contact
+        "identification.email": "ANA@Example.org",  # the same address, in another form
+        "identification.phone": "not a number",
+    }
+    opened = cli(
+        "requests", "open", "--type", "rectification", "--external-id", "crm-42",
+        "--channel", "post", "--json",
+        *[arg for key, value in changes.items() for arg in ("--change", f"{key}={value}")],
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.stderr
+    request_id = json.loads(opened.stdout)["id"]
+    assert cli("requests", "verify", request_id, "--id-checked-by", "Claire").exit_code == 0
+    answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
+    assert answer["outcome"] == "done"
+    assert answer["done"] == ["corrected: identification.last_name"]
+    reasons = " ".join(answer["reasons"])
+    assert "identification.company" in reasons and "convenience" in reasons
+    assert "identification.email: a change of form only" in reasons
+    assert "identification.phone: not a valid phone" in reasons
+    assert "CNIL" in json.dumps(answer["contacts"])
+    shown = json.loads(
+        cli("subjects", "show", "crm-42", "--purpose", "contact_assistance", "--json").stdout
+    )
+    assert shown["data"]["identification"]["last_name"] == "Martin"
+    assert shown["data"]["identification"]["email"] == "ana@example.org"
+    assert shown["provenance"]["identification"]["last_name"]["provided_by_subject"] is True
+    with env.ctx.engine.connect() as conn:
+        (sealed,) = conn.exec_driver_sql("SELECT changes FROM rights_requests").one()
+    assert sealed is None  # the values asked for are not kept beside the data
+    assert "Martin" not in cli("audit", "show", "--json").stdout
+
+
+def test_a_rectification_says_what_to_correct(ana, cli):
+    bare = cli("requests", "open", "--type", "rectification", "--external-id", "crm-42")
+    assert bare.exit_code != 0 and "values to correct" in bare.stderr
+    stray = cli(
+        "requests", "open", "--type", "access", "--external-id", "crm-42",
+        "--change", "identification.last_name=X",
+    )  # fmt: skip
+    assert stray.exit_code != 0

@@ -46,12 +46,22 @@ def open_(
     email: Annotated[str | None, typer.Option(help="Or the person's e-mail address.")] = None,
     received: Annotated[str | None, typer.Option(help="Day received (default: today).")] = None,
     channel: Annotated[str, typer.Option(help="api, post or email.")] = "email",
+    change: Annotated[
+        list[str] | None,
+        typer.Option(help="For a rectification: CATEGORY.FIELD=VALUE, as often as needed."),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Open a request (letters and e-mails received); prints its id and due date."""
     if (external_id is None) == (email is None):
         raise typer.BadParameter("give exactly one of --external-id and --email")
+    changes = {}
+    for item in change or ():
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise typer.BadParameter("expected CATEGORY.FIELD=VALUE", param_hint="--change")
+        changes[key.strip()] = value
     day = parse_day(received, "--received") or today()
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         request = flows.open_request(
@@ -65,6 +75,7 @@ def open_(
             channel=channel,
             received=day,
             at=now(),
+            changes=changes or None,
         )
         out = _out(request)
     if json_output:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from tutela.audit import service as audit
@@ -23,8 +24,10 @@ from tutela.requests.models import RightsRequest
 from tutela.retention import service as retention
 from tutela.retention.schedule import add_months
 from tutela.subjects import service as subjects
+from tutela.subjects.validation import RecordRules
+from tutela.subjects.values import ValueProblem, check_value, index_form
 
-__all__ = ["Answer", "contacts", "contacts_text", "decide"]
+__all__ = ["Answer", "changes_label", "contacts", "contacts_text", "decide"]
 
 
 @dataclass
@@ -331,6 +334,70 @@ def _restriction(session, keyring, policy, request, answer, at) -> None:
     answer.reasons.append("Tell us when you want the restriction lifted; we will inform you first.")
 
 
+def changes_label(request_id: str) -> str:
+    """The label a rectification's sealed values are bound to."""
+    return f"request-changes:{request_id}"
+
+
+def _rectification(session, keyring, policy, request, answer, at) -> None:
+    """§11: substantial changes (civil status, identity, contact details) are made; others,
+    and changes of form only, are convenience changes and refused with the reason."""
+    rules = RecordRules(policy)
+    asked = orjson.loads(keyring.open_note(request.changes, label=changes_label(request.id)))
+    subject = subjects.get_by_id(session=session, subject_id=request.subject_id)
+    held, _ = subjects.read(
+        session=session,
+        cipher=keyring.cipher(session, subject.id),
+        policy=policy,
+        categories=sorted({key.partition(".")[0] for key in asked}),
+    )
+    apply: dict[tuple[str, str], object] = {}
+    for key, value in sorted(asked.items()):
+        category_id, _, field_id = key.partition(".")
+        category = policy.category(category_id)
+        spec = category.field(field_id) if category else None
+        if spec is None or category.storage != "record":
+            answer.reasons.append(f"Not changed, {key}: no such field is held.")
+            continue
+        if not spec.substantial:
+            answer.reasons.append(
+                f"Not changed, {key}: only civil status, identity and contact details are "
+                "corrected (§11); this would be a convenience change."
+            )
+            continue
+        try:
+            checked = check_value(spec.type, value)
+        except ValueProblem as problem:
+            answer.reasons.append(f"Not changed, {key}: not a valid {spec.type} ({problem}).")
+            continue
+        before = held.get(category_id, {}).get(field_id)
+        if before is not None and _same(spec.type, before, checked, rules):
+            answer.reasons.append(
+                f"Not changed, {key}: a change of form only is a convenience change (§11)."
+            )
+            continue
+        apply[(category_id, field_id)] = checked
+    if apply:
+        subjects.rectify(
+            session=session, keyring=keyring, rules=rules, subject=subject, values=apply, at=at
+        )
+        answer.done.append("corrected: " + ", ".join(f"{c}.{f}" for c, f in apply))
+    else:
+        answer.outcome = "refused"
+    request.changes = None  # the values asked for are now held, or refused: not kept twice
+
+
+def _same(field_type: str, before: object, after: object, rules: RecordRules) -> bool:
+    """Whether two values differ in form only (case, spacing, punctuation)."""
+
+    def form(value: object) -> str:
+        if field_type in ("email", "phone"):
+            return index_form(field_type, str(value), calling_code=rules.calling_code)
+        return " ".join(str(value).split()).casefold()
+
+    return form(before) == form(after)
+
+
 _HANDLERS = {
     "confirmation": _confirmation,
     "access": _access,
@@ -339,4 +406,5 @@ _HANDLERS = {
     "erasure": _erasure,
     "portability": _portability,
     "restriction": _restriction,
+    "rectification": _rectification,
 }

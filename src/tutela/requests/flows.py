@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import orjson
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
-from tutela.errors import Conflict
+from tutela.errors import Conflict, InvalidInput
 from tutela.outbox.service import enqueue_email
 from tutela.requests import service, verification
-from tutela.requests.decisions import Answer, contacts_text, decide
+from tutela.requests.decisions import Answer, changes_label, contacts_text, decide
 from tutela.requests.models import RightsRequest
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
@@ -54,7 +55,15 @@ def open_request(
     received: date,
     at: datetime,
     request_id: str | None = None,
+    changes: dict[str, str] | None = None,
 ) -> RightsRequest:
+    """Open a request through any door. A rectification carries the values asked for,
+    `{"category.field": value}`, kept sealed until the request is processed."""
+    if (type_ == "rectification") != bool(changes):
+        raise InvalidInput(
+            "a rectification request gives the values to correct, and only it does",
+            location="changes",
+        )
     request = service.open_request(
         session=session,
         type_=type_,
@@ -66,6 +75,10 @@ def open_request(
         at=at,
         request_id=request_id,
     )
+    if changes:
+        request.changes = keyring.seal_note(
+            orjson.dumps(changes).decode(), label=changes_label(request.id)
+        )
     sent_code = False
     if request.subject_id and channel in ONLINE:
         sent_code = _send_code(session, keyring, rules, request, at)

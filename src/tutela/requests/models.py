@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Integer, String
+from sqlalchemy import Date, DateTime, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
@@ -25,5 +25,7 @@ class RightsRequest(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # open, verified, closed
     # Why the DPO should look at it (repeated requests, §10); never a refusal by itself.
     flag: Mapped[str | None] = mapped_column(String(1000))
+    # A rectification's requested values (personal data): sealed, and dropped once processed.
+    changes: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     opened_by: Mapped[str] = mapped_column(String(128))

@@ -30,6 +30,7 @@ def open_request(body: RequestIn, request: Request, credentials: Credentials) ->
             channel=body.channel,
             received=body.received or now().date(),
             at=now(),
+            changes=body.changes,
         )
         return RequestOut.model_validate(opened, from_attributes=True)
 

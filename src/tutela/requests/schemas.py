@@ -20,6 +20,11 @@ class RequestIn(BaseModel):
     email: str | None = Field(None, max_length=254)
     received: date | None = Field(None, description="Day received (default: today).")
     channel: str = "api"
+    changes: dict[str, str] | None = Field(
+        None,
+        description='For a rectification: the values asked for, {"category.field": value}.',
+        max_length=50,
+    )
 
     @model_validator(mode="after")
     def _one_identifier(self) -> RequestIn:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tutela.crypto.cipher import SubjectCipher
 from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
-from tutela.db import dates_as_text
+from tutela.db import dates_as_text, utc_naive
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.prepared import Prepared
@@ -44,6 +44,7 @@ __all__ = [
     "list_summaries",
     "lookup",
     "read",
+    "rectify",
     "save",
     "storage_categories",
     "summary",
@@ -197,6 +198,38 @@ def email_on_file(
                 if blob is not None:
                     return keyring.cipher(session, subject_id).decrypt(category.id, spec.id, blob)
     return None
+
+
+def rectify(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    subject: Subject,
+    values: dict[tuple[str, str], object],
+    at: datetime,
+) -> None:
+    """Replace (or add) record values of a subject, as the person gave them (§11): encrypted,
+    blind-indexed where the policy says, collected now. Values must be checked already."""
+    cipher = keyring.cipher(session, subject.id)
+    for (category, field), value in values.items():
+        spec = rules.policy.category(category).field(field)
+        row = session.get(PersonalValue, (subject.id, category, field))
+        if row is None:
+            row = PersonalValue(
+                subject_id=subject.id, category=category, field=field, source=subject.source
+            )
+            session.add(row)
+        row.ciphertext = cipher.encrypt(category, field, value)
+        row.blind_index = (
+            keyring.blind_index(
+                field, index_form(spec.type, value, calling_code=rules.calling_code)
+            )
+            if spec.blind_index
+            else None
+        )
+        row.form, row.collected_at, row.provided_by_subject = None, utc_naive(at), True
+    subject.updated_at = utc_naive(at)
 
 
 def get_by_id(*, session: Session, subject_id: str) -> Subject | None:
