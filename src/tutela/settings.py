@@ -3,10 +3,18 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "Webhook", "get_settings"]
+
+
+class Webhook(BaseModel):
+    """Where a recipient of the policy is told of rectifications, erasures and restrictions
+    (Art. 19), and the secret its notices are signed with (HMAC-SHA256)."""
+
+    url: str
+    secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -43,6 +51,11 @@ class Settings(BaseSettings):
         None,
         description="URL of the certificate OpenGDPR callers use to check signatures; "
         "given by `GET /v1/discovery` (Tutela does not sign yet).",
+    )
+    webhooks: dict[str, Webhook] = Field(
+        {},
+        description="Art. 19 webhooks by recipient or subprocessor id, as JSON: "
+        '{"partners": {"url": "https://…", "secret": "…"}}.',
     )
     retention_batch: int = Field(
         10_000, ge=1, description="Subjects per transaction of a retention run."

@@ -1,10 +1,17 @@
 """Requests end to end: verified first, then decided by the policy, with reasons and contacts."""
 
+import hashlib
+import hmac
 import json
 import os
 import stat
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
+
+from tutela.settings import get_settings
 
 
 @pytest.fixture
@@ -151,7 +158,10 @@ def test_a_clients_erasure_keeps_what_the_law_needs_and_says_until_when(env, cli
     )
     cli("requests", "verify", opened["id"], "--id-checked-by", "Claire")
     answer = json.loads(cli("requests", "process", opened["id"], "--json").stdout)
-    assert answer["done"] == ["erased: enriched, technical"]
+    assert answer["done"] == [
+        "erased: enriched, technical",
+        "recipients told (Art. 19): subprocessor_staff, hosting, crm",
+    ]
     kept = "\n".join(answer["reasons"])
     assert "Kept: contract, for Management of the accounting and billing (legal obligation)" in kept
     assert "60 months after the end of your subscription" in kept  # proof of contract
@@ -297,7 +307,8 @@ def test_rectification_makes_substantial_changes_and_refuses_convenience_ones(an
     assert cli("requests", "verify", request_id, "--id-checked-by", "Claire").exit_code == 0
     answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
     assert answer["outcome"] == "done"
-    assert answer["done"] == ["corrected: identification.last_name"]
+    assert answer["done"][0] == "corrected: identification.last_name"
+    assert answer["done"][1].startswith("recipients told (Art. 19): partners, debt_collection")
     reasons = " ".join(answer["reasons"])
     assert "identification.company" in reasons and "convenience" in reasons
     assert "identification.email: a change of form only" in reasons
@@ -323,3 +334,59 @@ def test_a_rectification_says_what_to_correct(ana, cli):
         "--change", "identification.last_name=X",
     )  # fmt: skip
     assert stray.exit_code != 0
+
+
+class Hook(BaseHTTPRequestHandler):
+    """A recipient's webhook: keeps what it receives."""
+
+    received: ClassVar[list] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hook.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def partners_hook(monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    Hook.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/art19"
+    monkeypatch.setenv("TUTELA_WEBHOOKS", json.dumps({"partners": {"url": url, "secret": "s3"}}))
+    get_settings.cache_clear()
+    yield Hook.received
+    server.shutdown()
+    server.server_close()
+    get_settings.cache_clear()
+
+
+def test_recipients_are_told_of_a_rectification_by_signed_webhook(ana, cli, partners_hook):
+    opened = cli(
+        "requests", "open", "--type", "rectification", "--external-id", "crm-42",
+        "--channel", "post", "--change", "identification.last_name=Martin", "--json",
+    )  # fmt: skip
+    request_id = json.loads(opened.stdout)["id"]
+    cli("requests", "verify", request_id, "--id-checked-by", "Claire")
+    assert cli("requests", "process", request_id).exit_code == 0
+    counts = json.loads(cli("outbox", "send", "--json").stdout)
+    assert counts["sent"] == 1 and counts["retry"] == 6  # six recipients have no webhook yet
+    ((headers, body),) = partners_hook
+    stamp = headers["X-Tutela-Timestamp"]
+    expected = hmac.new(b"s3", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert headers["X-Tutela-Signature"] == f"sha256={expected}"
+    notice = json.loads(body)
+    assert notice["type"] == "rectification" and notice["external_id"] == "crm-42"
+    assert notice["values"] == {"identification": {"last_name": "Martin"}}
+    trail = json.loads(cli("audit", "show", "--json").stdout)
+    told = [e for e in trail if e["action"] == "notify_recipient"]
+    assert {(e["detail"]["recipient"], e["outcome"]) for e in told} >= {
+        ("partners", "done"),
+        ("crm", "failed"),
+    }
+    assert "Martin" not in json.dumps(trail) and "Martin" not in cli("outbox", "list").stdout

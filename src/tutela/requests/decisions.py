@@ -39,6 +39,9 @@ class Answer:
     done: list[str] = field(default_factory=list)
     copy: dict[str, Any] | None = None  # the data given, for access
     contacts: dict[str, Any] = field(default_factory=dict)
+    # What recipients must be told of (Art. 19): category -> corrected values (none for an
+    # erasure or restriction). Not part of the answer: it may hold personal values.
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -261,6 +264,7 @@ def _erasure(session, keyring, policy, request, answer, at) -> None:
             "your e-mail and phone, as keyed digests, are on our suppression list: "
             "bought or researched data will not bring you back"
         )
+    answer.changed = {category: {} for category in held - set(kept)}
     if not kept:
         subjects.erase(session=session, subject_ids=[subject.id])
         answer.done.insert(0, "all your personal data was erased, and the key that encrypted it")
@@ -330,6 +334,8 @@ def _restriction(session, keyring, policy, request, answer, at) -> None:
         )
         return
     subject.restricted_at = utc_naive(at)
+    held = subjects.categories_held(session=session, policy=policy, subject_id=subject.id)
+    answer.changed = {category: {} for category in held}
     answer.done.append("processing restricted: your data is only stored, and used for legal claims")
     answer.reasons.append("Tell us when you want the restriction lifted; we will inform you first.")
 
@@ -382,6 +388,8 @@ def _rectification(session, keyring, policy, request, answer, at) -> None:
             session=session, keyring=keyring, rules=rules, subject=subject, values=apply, at=at
         )
         answer.done.append("corrected: " + ", ".join(f"{c}.{f}" for c, f in apply))
+        for (category, field_id), value in apply.items():
+            answer.changed.setdefault(category, {})[field_id] = value
     else:
         answer.outcome = "refused"
     request.changes = None  # the values asked for are now held, or refused: not kept twice

@@ -12,7 +12,7 @@ from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
 from tutela.errors import Conflict, InvalidInput
-from tutela.outbox.service import enqueue_email
+from tutela.outbox.service import enqueue_email, enqueue_webhook
 from tutela.requests import service, verification
 from tutela.requests.decisions import Answer, changes_label, contacts_text, decide
 from tutela.requests.models import RightsRequest
@@ -256,6 +256,44 @@ def extend(
     return request, bool(address)
 
 
+def _tell_recipients(
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    request: RightsRequest,
+    external_id: str | None,
+    changed: dict[str, dict],
+    at: datetime,
+) -> list[str]:
+    """Art. 19: a notice to each external recipient and subprocessor whose categories the
+    rectification, erasure or restriction touches, through its webhook (outbox)."""
+    policy, touched = rules.policy, set(changed)
+    concerned = [
+        r.id
+        for r in policy.recipients
+        if r.kind == "external" and touched & {c for g in r.grants for c in g.categories}
+    ]
+    concerned += [s.id for s in policy.subprocessors if touched & set(s.categories)]
+    payload = {
+        "type": request.type,
+        "request": request.id,
+        "external_id": external_id,
+        "categories": sorted(touched),
+        "values": {category: values for category, values in changed.items() if values},
+        "at": at.isoformat(),
+    }
+    for recipient in concerned:
+        enqueue_webhook(
+            session=session,
+            keyring=keyring,
+            recipient=recipient,
+            title=f"Art. 19 notice: {request.type}",
+            payload=payload,
+            at=at,
+        )
+    return concerned
+
+
 def cancel(
     *, session: Session, rules: RecordRules, actor: Actor, request: RightsRequest, at: datetime
 ) -> None:
@@ -292,7 +330,15 @@ def process(
         raise Conflict("the request was already answered; its copy can still be exported")
     if request.status == "cancelled":
         raise Conflict("the request was cancelled")
+    subject = request.subject_id and subjects.get_by_id(
+        session=session, subject_id=request.subject_id
+    )
+    external_id = subject.external_id if subject else None  # an erasure may remove the row
     answer = decide(session=session, keyring=keyring, policy=rules.policy, request=request, at=at)
+    if answer.changed:
+        told = _tell_recipients(session, keyring, rules, request, external_id, answer.changed, at)
+        if told:
+            answer.done.append("recipients told (Art. 19): " + ", ".join(told))
     if answer.outcome in ("done", "nothing_held", "refused"):
         request.status = "closed"
     audit.log(
