@@ -138,8 +138,10 @@ class WriterLock:
         try:
             conn = raw.driver_connection
             conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
-            (busy, *_) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            try:
+                (busy, *_) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         finally:
             raw.close()
         self._wal_check_at = size + WAL_LIMIT if busy else WAL_LIMIT
@@ -213,10 +215,11 @@ def transaction_apart(session: Session) -> Iterator[Session]:
             raw.execute("BEGIN")
             try:
                 yield session
+                raw.execute("COMMIT")
             except BaseException:
-                raw.execute("ROLLBACK")
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
                 raise
-            raw.execute("COMMIT")
             lock.bound_wal(engine)
     finally:
         raw.execute("BEGIN")

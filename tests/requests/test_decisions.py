@@ -160,7 +160,7 @@ def test_a_clients_erasure_keeps_what_the_law_needs_and_says_until_when(env, cli
     answer = json.loads(cli("requests", "process", opened["id"], "--json").stdout)
     assert answer["done"] == [
         "erased: enriched, technical",
-        "recipients told (Art. 19): subprocessor_staff, hosting, crm",
+        "notices queued for recipients (Art. 19): subprocessor_staff, hosting, crm",
     ]
     kept = "\n".join(answer["reasons"])
     assert "Kept: contract, for Management of the accounting and billing (legal obligation)" in kept
@@ -288,6 +288,8 @@ def test_a_request_is_answered_once(ana, cli):
     assert cli("requests", "process", request_id).exit_code == 0
     again = cli("requests", "process", request_id)
     assert again.exit_code == 1 and "already answered" in again.stderr
+    late = cli("requests", "extend", request_id, "--months", "1", "--reason", "more time")
+    assert late.exit_code == 1 and "no deadline to extend" in late.stderr
 
 
 def test_rectification_makes_substantial_changes_and_refuses_convenience_ones(ana, env, cli):
@@ -308,7 +310,9 @@ def test_rectification_makes_substantial_changes_and_refuses_convenience_ones(an
     answer = json.loads(cli("requests", "process", request_id, "--json").stdout)
     assert answer["outcome"] == "done"
     assert answer["done"][0] == "corrected: identification.last_name"
-    assert answer["done"][1].startswith("recipients told (Art. 19): partners, debt_collection")
+    assert answer["done"][1].startswith(
+        "notices queued for recipients (Art. 19): partners, debt_collection"
+    )
     reasons = " ".join(answer["reasons"])
     assert "identification.company" in reasons and "convenience" in reasons
     assert "identification.email: a change of form only" in reasons

@@ -230,7 +230,7 @@ def _failed(message: OutboxMessage, error: str, moment: datetime, counts: dict) 
     message.attempts += 1
     message.last_error = error  # names the failure, never the address
     if message.attempts >= MAX_ATTEMPTS:
-        message.status = "failed"
+        message.status, message.body = "failed", None  # what was not delivered is not kept
         counts["failed"] += 1
     else:
         message.next_attempt_at = moment + timedelta(minutes=2 ** (message.attempts - 1))

@@ -348,6 +348,10 @@ def changes_label(request_id: str) -> str:
 def _rectification(session, keyring, policy, request, answer, at) -> None:
     """§11: substantial changes (civil status, identity, contact details) are made; others,
     and changes of form only, are convenience changes and refused with the reason."""
+    if request.changes is None:  # opened before requests carried their values
+        answer.outcome = "not_automated"
+        answer.reasons.append("The DPO will ask you which values to correct.")
+        return
     rules = RecordRules(policy)
     asked = orjson.loads(keyring.open_note(request.changes, label=changes_label(request.id)))
     subject = subjects.get_by_id(session=session, subject_id=request.subject_id)
@@ -392,7 +396,6 @@ def _rectification(session, keyring, policy, request, answer, at) -> None:
             answer.changed.setdefault(category, {})[field_id] = value
     else:
         answer.outcome = "refused"
-    request.changes = None  # the values asked for are now held, or refused: not kept twice
 
 
 def _same(field_type: str, before: object, after: object, rules: RecordRules) -> bool:

@@ -267,22 +267,27 @@ def _tell_recipients(
 ) -> list[str]:
     """Art. 19: a notice to each external recipient and subprocessor whose categories the
     rectification, erasure or restriction touches, through its webhook (outbox)."""
-    policy, touched = rules.policy, set(changed)
-    concerned = [
-        r.id
+    policy = rules.policy
+    reach = {
+        r.id: {c for g in r.grants for c in g.categories}
         for r in policy.recipients
-        if r.kind == "external" and touched & {c for g in r.grants for c in g.categories}
-    ]
-    concerned += [s.id for s in policy.subprocessors if touched & set(s.categories)]
-    payload = {
-        "type": request.type,
-        "request": request.id,
-        "external_id": external_id,
-        "categories": sorted(touched),
-        "values": {category: values for category, values in changed.items() if values},
-        "at": at.isoformat(),
+        if r.kind == "external"
     }
-    for recipient in concerned:
+    reach.update({s.id: set(s.categories) for s in policy.subprocessors})
+    concerned = []
+    for recipient, categories in reach.items():
+        touched = categories & set(changed)
+        if not touched:
+            continue
+        concerned.append(recipient)
+        payload = {  # only what this recipient may hold: corrected values of its categories
+            "type": request.type,
+            "request": request.id,
+            "external_id": external_id,
+            "categories": sorted(touched),
+            "values": {c: v for c, v in changed.items() if v and c in touched},
+            "at": at.isoformat(),
+        }
         enqueue_webhook(
             session=session,
             keyring=keyring,
@@ -338,9 +343,10 @@ def process(
     if answer.changed:
         told = _tell_recipients(session, keyring, rules, request, external_id, answer.changed, at)
         if told:
-            answer.done.append("recipients told (Art. 19): " + ", ".join(told))
+            answer.done.append("notices queued for recipients (Art. 19): " + ", ".join(told))
     if answer.outcome in ("done", "nothing_held", "refused"):
         request.status = "closed"
+        request.changes = None  # values asked for are held now, or refused: never kept twice
     audit.log(
         session,
         rules.policy,

@@ -114,6 +114,8 @@ def extend(
     if not reason.strip():
         raise InvalidInput("an extension needs its reasons", location="reason")
     request = get(session=session, request_id=request_id)
+    if request.status in ENDED:
+        raise Conflict(f"the request is {request.status}: there is no deadline to extend")
     request.due_on = extended_due_on(
         request.received_on,
         already_extended=request.extended_months,

@@ -229,6 +229,7 @@ def rectify(
             else None
         )
         row.form, row.collected_at, row.provided_by_subject = None, utc_naive(at), True
+        row.archived_at = None  # a corrected value is in use again, not in the archive
     subject.updated_at = utc_naive(at)
 
 
