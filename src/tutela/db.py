@@ -12,6 +12,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event
@@ -20,11 +21,13 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 __all__ = [
     "Base",
+    "WouldWait",
     "bulk_insert",
     "dates_as_text",
     "driver",
     "holds_writer_lock",
     "make_engine",
+    "never_waiting",
     "normalise_url",
     "session_scope",
     "transaction_apart",
@@ -80,6 +83,24 @@ def driver(connection: Connection):
     return connection.connection.dbapi_connection
 
 
+_never_wait: ContextVar[bool] = ContextVar("tutela_never_wait", default=False)
+
+
+class WouldWait(Exception):
+    """The writer lock is taken, and the code asking for it must not wait (`never_waiting`)."""
+
+
+@contextmanager
+def never_waiting() -> Iterator[None]:
+    """Within the block, asking for a writer lock that is taken raises `WouldWait`: for work
+    on the event loop, which must hand itself to a thread rather than stall every request."""
+    token = _never_wait.set(True)
+    try:
+        yield
+    finally:
+        _never_wait.reset(token)
+
+
 class WriterLock:
     """Serialises SQLite writers, in this process (a mutex) and across processes (flock).
 
@@ -100,12 +121,20 @@ class WriterLock:
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        with self._mutex:
+        """The lock for a write transaction; raises `WouldWait` instead of waiting for it
+        inside `never_waiting` (code on the event loop)."""
+        wait = not _never_wait.get()
+        if not self._mutex.acquire(blocking=wait):
+            raise WouldWait
+        try:
             outermost = self._depth == 0 and self._path is not None
             if outermost:
                 if self._fd is None:
                     self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise WouldWait from None
             self._depth += 1
             self._owner = threading.get_ident()
             try:
@@ -116,6 +145,8 @@ class WriterLock:
                     self._owner = None
                 if outermost:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
 
     def bound_wal(self, engine: Engine) -> None:
         """Checkpoint and truncate the write-ahead log once it has outgrown `WAL_LIMIT`.

@@ -25,7 +25,7 @@ from tutela.audit.service import Event, record_apart
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import Keyring
-from tutela.db import session_scope
+from tutela.db import WouldWait, never_waiting, session_scope
 from tutela.errors import Denied
 
 __all__ = ["Call", "Credentials", "call", "on_loop_if_embedded"]
@@ -91,9 +91,15 @@ async def on_loop_if_embedded(request: Request, work: Callable[[], T]) -> T:
 
     Such work never waits on the network, and the interpreter lock lets one thread run Python
     at a time: handing it to a thread and back only adds switches, which cost more than the
-    work itself. A PostgreSQL round trip would stall the loop, so there it goes to a thread.
+    work itself. It must not wait for the writer lock either: when another writer holds it,
+    the work starts again in a thread (it has written nothing yet). A PostgreSQL round trip
+    would stall the loop, so there it always goes to a thread.
     """
     ctx: Context = request.app.state.ctx
     if ctx.engine.dialect.name == "sqlite":
-        return work()
+        try:
+            with never_waiting():
+                return work()
+        except WouldWait:  # another writer holds the lock: wait for it in a thread instead
+            pass
     return await anyio.to_thread.run_sync(work)

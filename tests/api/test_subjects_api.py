@@ -1,16 +1,23 @@
 """The REST API: authentication, create, update, purpose-bound reads, listing, errors."""
 
+import fcntl
 import json
+import os
+import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from tutela.access.service import create_principal, issue_key
 from tutela.api import create_app
+from tutela.audit import service as audit_service
 from tutela.clock import now
 from tutela.db import session_scope
+from tutela.subjects.models import Subject
 
 
 @pytest.fixture
@@ -220,3 +227,49 @@ def test_a_write_beyond_the_roles_is_refused_whole_and_audited(env, client, exam
             select(AuditEvent.action, AuditEvent.outcome).where(AuditEvent.principal == "crm-app")
         ).all()
     assert [tuple(r) for r in rows] == [("write", "denied"), ("create", "done")]
+
+
+def test_a_read_waiting_for_the_writer_lock_does_not_stall_the_server(env, client, example):
+    """On SQLite the read runs on the event loop; when another process holds the writer lock
+    it waits in a thread, and the server goes on answering."""
+    if not env.is_sqlite:
+        pytest.skip("the writer lock is SQLite's")
+    assert client.post("/subjects", json=example).status_code == 201
+    database = env.url.removeprefix("sqlite:///")
+    other = os.open(f"{database}-writer.lock", os.O_RDWR)  # as another process would
+    fcntl.flock(other, fcntl.LOCK_EX)
+    result = {}
+    reader = threading.Thread(
+        target=lambda: result.update(
+            read=client.get("/subjects/crm-42", params={"purpose": "rights_requests"})
+        )
+    )
+    try:
+        reader.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert client.get("/healthz").status_code == 200
+        assert time.monotonic() - started < 1
+        assert reader.is_alive()  # still waiting for the lock
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+        reader.join(10)
+    assert result["read"].status_code == 200
+
+
+def test_a_subject_restricted_while_its_read_is_audited_is_not_disclosed(
+    env, client, example, monkeypatch
+):
+    assert client.post("/subjects", json=example).status_code == 201
+    record_event = audit_service.log_apart
+
+    def and_meanwhile_a_restriction(session, policy, at, *events):
+        record_event(session, policy, at, *events)
+        if events[0].outcome == "allowed":
+            with session_scope(env.ctx.engine) as other:
+                other.execute(update(Subject).values(restricted_at=now()))
+
+    monkeypatch.setattr(audit_service, "log_apart", and_meanwhile_a_restriction)
+    read = client.get("/subjects/crm-42", params={"purpose": "rights_requests"})
+    assert read.status_code == 403 and "restricted" in read.json()["detail"]

@@ -19,7 +19,7 @@ from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.consent.service import standing
 from tutela.crypto.keyring import Keyring
-from tutela.errors import InvalidInput, NotFound
+from tutela.errors import Denied, InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.subjects import service
 from tutela.subjects.importer import ImportReport, import_file
@@ -40,8 +40,14 @@ def read_for_purpose(
     purpose: str,
     categories: Sequence[str] | None = None,
     at: datetime,
+    _again: bool = True,
 ) -> SubjectView:
-    """What `actor` may see of one subject for `purpose`; every attempt is audited."""
+    """What `actor` may see of one subject for `purpose`; every attempt is audited.
+
+    The event is committed before anything is decrypted, and the read goes on in a fresh
+    snapshot: if the subject changed meanwhile (restricted, erased, a consent withdrawn),
+    the read is decided again on what is now true.
+    """
     subject = service.lookup(session=session, external_id=external_id)
     if subject is None:
         audit.log_apart(
@@ -51,9 +57,10 @@ def read_for_purpose(
             Event(actor.name, "read", "denied", purpose=purpose, reason="unknown subject"),
         )
         raise NotFound(f"no subject with external id '{external_id}'")
+    standing_counts = depends_on_standing(policy, purpose)
     consented, objections = (
         standing(session=session, subject_id=subject.id, at=at)
-        if depends_on_standing(policy, purpose)
+        if standing_counts
         else (set(), set())
     )
     decision = authorize(
@@ -84,6 +91,23 @@ def read_for_purpose(
         ),
     )
     decision.require()
+    if service.lookup(session=session, external_id=external_id) != subject or (
+        standing_counts
+        and standing(session=session, subject_id=subject.id, at=at) != (consented, objections)
+    ):
+        if not _again:
+            raise Denied("the subject's data changed during the read; try again")
+        return read_for_purpose(
+            session=session,
+            keyring=keyring,
+            policy=policy,
+            actor=actor,
+            external_id=external_id,
+            purpose=purpose,
+            categories=categories,
+            at=at,
+            _again=False,
+        )
     data, provenance = service.read(
         session=session,
         cipher=keyring.cipher_for(subject.id, subject.wrapped_key),
