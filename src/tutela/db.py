@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -37,6 +38,7 @@ __all__ = [
 BUSY_TIMEOUT_MS = 10_000  # how long SQLite waits for a lock before failing
 WAL_LIMIT = 64 * 1024 * 1024  # write-ahead log size that triggers a truncating checkpoint
 CHECKPOINT_WAIT_MS = 100  # how long that checkpoint waits for the readers of the moment
+SHORT_WAIT_S = 0.02  # how long work on the event loop may wait for the writer lock
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -92,13 +94,27 @@ class WouldWait(Exception):
 
 @contextmanager
 def never_waiting() -> Iterator[None]:
-    """Within the block, asking for a writer lock that is taken raises `WouldWait`: for work
-    on the event loop, which must hand itself to a thread rather than stall every request."""
+    """Within the block, asking for a writer lock held longer than `SHORT_WAIT_S` raises
+    `WouldWait`: for work on the event loop, which must hand itself to a thread rather than
+    stall every request behind a long write."""
     token = _never_wait.set(True)
     try:
         yield
     finally:
         _never_wait.reset(token)
+
+
+def _flock_until(fd: int, deadline: float) -> None:
+    """Take the file lock, polling until `deadline` (writers hold it for well under a
+    millisecond); `WouldWait` past it."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise WouldWait from None
+            time.sleep(0.0002)
 
 
 class WriterLock:
@@ -121,20 +137,21 @@ class WriterLock:
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        """The lock for a write transaction; raises `WouldWait` instead of waiting for it
-        inside `never_waiting` (code on the event loop)."""
+        """The lock for a write transaction. Inside `never_waiting` (code on the event loop) it
+        waits at most `SHORT_WAIT_S`, then raises `WouldWait`."""
         wait = not _never_wait.get()
-        if not self._mutex.acquire(blocking=wait):
+        deadline = time.monotonic() + SHORT_WAIT_S
+        if not self._mutex.acquire(timeout=-1 if wait else SHORT_WAIT_S):
             raise WouldWait
         try:
             outermost = self._depth == 0 and self._path is not None
             if outermost:
                 if self._fd is None:
                     self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise WouldWait from None
+                if wait:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+                else:
+                    _flock_until(self._fd, deadline)
             self._depth += 1
             self._owner = threading.get_ident()
             try:
