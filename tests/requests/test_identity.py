@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tutela.api import create_app
 from tutela.clock import today as clock_today
@@ -158,3 +158,13 @@ def test_repeated_requests_are_flagged_for_the_dpo_never_refused(imported, cli):
     assert json.loads(other.stdout)["flag"] is None  # another type counts apart
     listed = cli("requests", "list").stdout
     assert "repeated" in listed
+
+
+def test_a_message_claimed_by_a_sender_that_died_is_sent_again(imported, cli, inbox):
+    open_online(cli)
+    with imported.ctx.engine.begin() as conn:  # as a sender killed between claim and mark
+        conn.execute(update(OutboxMessage).values(status="sending"))
+    assert json.loads(cli("outbox", "send", "--json").stdout)["sent"] == 1
+    assert inbox.messages[0].rcpt_tos == ["ana@example.org"]
+    (message,) = json.loads(cli("outbox", "list", "--json").stdout)
+    assert message["status"] == "sent"

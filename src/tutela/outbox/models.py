@@ -19,7 +19,7 @@ class OutboxMessage(Base):
     recipient: Mapped[bytes] = mapped_column(LargeBinary)
     subject: Mapped[str] = mapped_column(String(200))  # a fixed title, never personal data
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending, sent, failed
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending, sending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -10,13 +10,14 @@ import hashlib
 import hmac
 import smtplib
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tutela.audit.service import Event, record
@@ -37,6 +38,7 @@ __all__ = [
     "enqueue_webhook",
 ]
 
+CLAIM_SECONDS = 600  # a claimed message not marked by then is taken again (its sender died)
 MAX_ATTEMPTS = 8  # backoff 1, 2, 4 ... 128 minutes: about four hours in all
 
 
@@ -89,91 +91,133 @@ def enqueue_email(
     return message
 
 
+NOT_SENT = "not sent"
+
+
+@dataclass
+class _Claimed:
+    """A message taken for sending, opened in memory; no transaction is open while it goes."""
+
+    id: int
+    channel: str
+    to: str
+    subject: str
+    body: str
+    error: str | None = NOT_SENT  # why it was not delivered; None once delivered
+
+
 def deliver(
     *,
-    session: Session,
-    keyring: Keyring,
+    engine: Engine,
+    keyring: Callable[[Session], Keyring],
     smtp: SmtpSettings,
     webhooks: dict[str, Webhook],
     policy_version: str,
     at: datetime,
 ) -> dict[str, int]:
     """Send every message due; a failure is retried later, twice as late each time. Each
-    notice to a recipient (Art. 19) is audited, delivered or not."""
+    notice to a recipient (Art. 19) is audited, delivered or not.
+
+    Messages are claimed in one short transaction, sent with none open (a slow SMTP server or
+    webhook holds no lock), then marked in another. A sender that dies between the two leaves
+    its claims to be taken again after `CLAIM_SECONDS`.
+    """
     moment = utc_naive(at)
-    due = session.scalars(  # rows another sender holds are theirs to send (PostgreSQL)
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= moment)
-        .with_for_update(skip_locked=True)
-    ).all()
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    emails = [m for m in due if m.channel == "email"]
+    claimed = _claim(engine, keyring, moment)
+    emails = [m for m in claimed if m.channel == "email"]
     if emails:
-        _send_emails(emails, keyring, smtp, moment, counts)
-    notices = []
-    for message in (m for m in due if m.channel == "webhook"):
-        recipient = _post_webhook(message, keyring, webhooks, moment, counts)
-        notices.append(
-            Event(
-                "outbox",
-                "notify_recipient",
-                "done" if message.status == "sent" else "failed",
-                reason="" if message.status == "sent" else (message.last_error or ""),
-                detail={"recipient": recipient, "message": message.id, "notice": message.subject},
-            )
-        )
-    if notices:
-        record(session, notices, at=at, policy_version=policy_version)
+        _send_emails(emails, smtp)
+    for message in claimed:
+        if message.channel == "webhook":
+            _post_webhook(message, webhooks, moment)
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    if not claimed:
+        return counts
+    with session_scope(engine) as session:
+        notices = []
+        for sent in claimed:
+            message = session.get(OutboxMessage, sent.id)
+            if sent.error is None:
+                message.status, message.sent_at, message.body = "sent", moment, None
+                message.attempts += 1
+                counts["sent"] += 1
+            else:
+                _failed(message, sent.error, moment, counts)
+            if sent.channel == "webhook":
+                notices.append(
+                    Event(
+                        "outbox",
+                        "notify_recipient",
+                        "done" if sent.error is None else "failed",
+                        reason=sent.error or "",
+                        detail={"recipient": sent.to, "message": sent.id, "notice": sent.subject},
+                    )
+                )
+        if notices:
+            record(session, notices, at=at, policy_version=policy_version)
     return counts
 
 
-def _send_emails(
-    due: list[OutboxMessage], keyring: Keyring, smtp: SmtpSettings, moment: datetime, counts
-) -> None:
-    try:
-        server = smtplib.SMTP(smtp.host, smtp.port, timeout=10)
-    except OSError as exc:
-        for message in due:
-            _failed(message, f"cannot reach the SMTP server ({type(exc).__name__})", moment, counts)
-        return
-    with server:
-        if smtp.starttls:
-            server.starttls()
-        if smtp.user:
-            server.login(smtp.user, smtp.password or "")
+def _claim(engine: Engine, keyring: Callable[[Session], Keyring], moment: datetime) -> list:
+    with session_scope(engine) as session:
+        due = session.scalars(  # rows another sender holds are theirs (PostgreSQL)
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status.in_(("pending", "sending")),
+                OutboxMessage.next_attempt_at <= moment,
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        keys = keyring(session) if due else None
+        claimed = []
         for message in due:
             to_label, body_label = _labels(message.id)
-            email = EmailMessage()
-            email["From"] = smtp.sender
-            email["To"] = keyring.open_note(message.recipient, label=to_label)
-            email["Subject"] = message.subject
-            email.set_content(keyring.open_note(message.body, label=body_label))
-            try:
-                server.send_message(email)
-            except smtplib.SMTPException as exc:
-                _failed(
-                    message, f"refused by the SMTP server ({type(exc).__name__})", moment, counts
+            claimed.append(
+                _Claimed(
+                    message.id,
+                    message.channel,
+                    keys.open_note(message.recipient, label=to_label),
+                    message.subject,
+                    keys.open_note(message.body, label=body_label) if message.body else "",
                 )
-                continue
-            _sent(message, moment, counts)
+            )
+            message.status = "sending"
+            message.next_attempt_at = moment + timedelta(seconds=CLAIM_SECONDS)
+        return claimed
 
 
-def _post_webhook(
-    message: OutboxMessage,
-    keyring: Keyring,
-    webhooks: dict[str, Webhook],
-    moment: datetime,
-    counts: dict,
-) -> str:
-    """POST the notice, signed: `X-Tutela-Signature: sha256=HMAC(secret, timestamp.body)`;
-    returns the recipient's id."""
-    to_label, body_label = _labels(message.id)
-    recipient = keyring.open_note(message.recipient, label=to_label)
-    hook = webhooks.get(recipient)
+def _send_emails(due: list[_Claimed], smtp: SmtpSettings) -> None:
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as server:
+            if smtp.starttls:
+                server.starttls()
+            if smtp.user:
+                server.login(smtp.user, smtp.password or "")
+            for message in due:
+                email = EmailMessage()
+                email["From"] = smtp.sender
+                email["To"] = message.to
+                email["Subject"] = message.subject
+                email.set_content(message.body)
+                try:
+                    server.send_message(email)
+                except smtplib.SMTPException as exc:  # this message refused; go on
+                    message.error = f"refused by the SMTP server ({type(exc).__name__})"
+                else:
+                    message.error = None
+    except (smtplib.SMTPException, OSError) as exc:  # the server itself failed
+        for message in due:
+            if message.error == NOT_SENT:
+                message.error = f"cannot reach the SMTP server ({type(exc).__name__})"
+
+
+def _post_webhook(message: _Claimed, webhooks: dict[str, Webhook], moment: datetime) -> None:
+    """POST the notice, signed: `X-Tutela-Signature: sha256=HMAC(secret, timestamp.body)`."""
+    hook = webhooks.get(message.to)
     if hook is None:
-        _failed(message, f"no webhook configured for '{recipient}'", moment, counts)
-        return recipient
-    body = keyring.open_note(message.body, label=body_label).encode()
+        message.error = f"no webhook configured for '{message.to}'"
+        return
+    body = message.body.encode()
     stamp = str(int(moment.replace(tzinfo=UTC).timestamp()))
     signature = hmac.new(
         hook.secret.get_secret_value().encode(), stamp.encode() + b"." + body, hashlib.sha256
@@ -192,20 +236,13 @@ def _post_webhook(
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
     except (OSError, ValueError) as exc:  # HTTPError (non-2xx) is an OSError too
-        _failed(message, f"webhook failed ({type(exc).__name__})", moment, counts)
-        return recipient
-    _sent(message, moment, counts)
-    return recipient
-
-
-def _sent(message: OutboxMessage, moment: datetime, counts: dict) -> None:
-    message.status, message.sent_at, message.body = "sent", moment, None
-    message.attempts += 1
-    counts["sent"] += 1
+        message.error = f"webhook failed ({type(exc).__name__})"
+    else:
+        message.error = None
 
 
 def deliver_due(ctx: Context, *, at: datetime) -> dict[str, int]:
-    """`deliver` in a transaction of its own, through the SMTP server of the settings."""
+    """`deliver` through the SMTP server and webhooks of the settings."""
     s = ctx.settings
     smtp = SmtpSettings(
         host=s.smtp_host,
@@ -215,15 +252,14 @@ def deliver_due(ctx: Context, *, at: datetime) -> dict[str, int]:
         user=s.smtp_user,
         password=s.smtp_password.get_secret_value() if s.smtp_password else None,
     )
-    with session_scope(ctx.engine) as session:
-        return deliver(
-            session=session,
-            keyring=ctx.keyring(session),
-            smtp=smtp,
-            webhooks=s.webhooks,
-            policy_version=ctx.policy.version,
-            at=at,
-        )
+    return deliver(
+        engine=ctx.engine,
+        keyring=ctx.keyring,
+        smtp=smtp,
+        webhooks=s.webhooks,
+        policy_version=ctx.policy.version,
+        at=at,
+    )
 
 
 def _failed(message: OutboxMessage, error: str, moment: datetime, counts: dict) -> None:
@@ -233,5 +269,6 @@ def _failed(message: OutboxMessage, error: str, moment: datetime, counts: dict) 
         message.status, message.body = "failed", None  # what was not delivered is not kept
         counts["failed"] += 1
     else:
+        message.status = "pending"
         message.next_attempt_at = moment + timedelta(minutes=2 ** (message.attempts - 1))
         counts["retry"] += 1
