@@ -6,7 +6,7 @@ from tutela.consent.models import Consent, Objection, Suppression
 from tutela.crypto.models import DataKey, WrappedKey
 from tutela.db import Base
 from tutela.outbox.models import OutboxMessage
-from tutela.requests.models import RightsRequest
+from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.requests.verification import Verification
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
@@ -28,6 +28,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PersonalValue",
+    "PostMortemDirective",
     "Principal",
     "RightsRequest",
     "Subject",

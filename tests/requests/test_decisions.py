@@ -394,3 +394,57 @@ def test_recipients_are_told_of_a_rectification_by_signed_webhook(ana, cli, part
         ("crm", "failed"),
     }
     assert "Martin" not in json.dumps(trail) and "Martin" not in cli("outbox", "list").stdout
+
+
+def directive(cli, *options):
+    opened = cli(
+        "requests", "open", "--type", "post_mortem", "--external-id", "crm-42",
+        "--channel", "post", "--json", *options,
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.stderr
+    request_id = json.loads(opened.stdout)["id"]
+    cli("requests", "verify", request_id, "--id-checked-by", "Claire")
+    return json.loads(cli("requests", "process", request_id, "--json").stdout)
+
+
+def test_a_post_mortem_directive_to_erase_is_carried_out_when_death_is_recorded(ana, cli):
+    recorded = directive(cli, "--directive", "erase")
+    assert recorded["done"] == ["post-mortem directive recorded: your data is erased once your death is recorded"]  # fmt: skip
+    assert cli("subjects", "show", "crm-42", "--purpose", "contact_assistance").exit_code == 0
+    death = cli("requests", "death", "crm-42", "--on", "2026-11-01", "--proof", "CERT-1", "--json")
+    outcome = json.loads(death.stdout)
+    assert outcome["directive"] == "erase"
+    assert "all your personal data was erased" in outcome["done"][0]
+    assert cli("subjects", "show", "crm-42", "--purpose", "contact_assistance").exit_code != 0
+    actions = {e["action"] for e in json.loads(cli("audit", "show", "--json").stdout)}
+    assert {"record_death", "answer_request"} <= actions
+
+
+def test_a_directive_to_communicate_tells_the_person_designated(ana, cli):
+    directive(cli, "--directive", "communicate", "--designate", "heir@example.org")
+    outcome = json.loads(
+        cli("requests", "death", "crm-42", "--on", "2026-11-01", "--proof", "C2", "--json").stdout
+    )
+    assert outcome["directive"] == "communicate" and outcome["designate_told"]
+    cli("outbox", "send")
+    (told,) = [m for m in ana.messages if m.rcpt_tos == ["heir@example.org"]]
+    assert outcome["request"].encode() in told.content
+    access = json.loads(cli("requests", "show", outcome["request"], "--json").stdout)
+    assert access["type"] == "access" and access["status"] == "verified"
+
+
+def test_a_revoked_directive_does_nothing_at_death(ana, cli):
+    directive(cli, "--directive", "erase")
+    assert directive(cli, "--directive", "revoke")["done"] == [
+        "your post-mortem directive is revoked"
+    ]
+    outcome = json.loads(
+        cli("requests", "death", "crm-42", "--on", "2026-11-01", "--proof", "C3", "--json").stdout
+    )
+    assert outcome == {"directive": None}
+    assert cli("subjects", "show", "crm-42", "--purpose", "contact_assistance").exit_code == 0
+    missing = cli(
+        "requests", "open", "--type", "post_mortem", "--external-id", "crm-42",
+        "--directive", "communicate",
+    )  # fmt: skip
+    assert missing.exit_code != 0 and "designated" in missing.stderr

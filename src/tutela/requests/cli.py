@@ -50,6 +50,13 @@ def open_(
         list[str] | None,
         typer.Option(help="For a rectification: CATEGORY.FIELD=VALUE, as often as needed."),
     ] = None,
+    directive: Annotated[
+        str | None,
+        typer.Option(help="For a post-mortem request: keep, erase, communicate or revoke."),
+    ] = None,
+    designate: Annotated[
+        str | None, typer.Option(help="With communicate: the e-mail of who receives the data.")
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -62,6 +69,10 @@ def open_(
         if not sep or "." not in key:
             raise typer.BadParameter("expected CATEGORY.FIELD=VALUE", param_hint="--change")
         changes[key.strip()] = value
+    if directive is not None:
+        changes["directive"] = directive
+    if designate is not None:
+        changes["designate"] = designate
     day = parse_day(received, "--received") or today()
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         request = flows.open_request(
@@ -132,6 +143,35 @@ def show(request_id: str, db: DbOption = None, json_output: JsonOption = False) 
     else:
         for key, value in out.items():
             console.print(f"{key}: {value}")
+
+
+@app.command()
+def death(
+    external_id: str,
+    on: Annotated[str, typer.Option(help="Day of death (YYYY-MM-DD).")],
+    proof: Annotated[str, typer.Option(help="Reference of the proof checked (certificate).")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a death on a checked proof and carry out the person's directive (§16)."""
+    day = parse_day(on, "--on")
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        outcome = flows.record_death(
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            actor=Actor.console(),
+            external_id=external_id,
+            died_on=day,
+            proof=proof,
+            at=now(),
+        )
+    if json_output:
+        print_json(outcome)
+    else:
+        console.print(f"death recorded; directive: {outcome['directive'] or 'none'}")
+        for line in outcome.get("done", []):
+            console.print(f"  {line}")
 
 
 @app.command()

@@ -20,14 +20,14 @@ from tutela.crypto.keyring import Keyring
 from tutela.db import utc_naive
 from tutela.errors import Denied
 from tutela.policy.schema import Policy
-from tutela.requests.models import RightsRequest
+from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.retention import service as retention
 from tutela.retention.schedule import add_months
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 from tutela.subjects.values import ValueProblem, check_value, index_form
 
-__all__ = ["Answer", "changes_label", "contacts", "contacts_text", "decide"]
+__all__ = ["Answer", "changes_label", "contacts", "contacts_text", "decide", "directive_label"]
 
 
 @dataclass
@@ -409,6 +409,47 @@ def _same(field_type: str, before: object, after: object, rules: RecordRules) ->
     return form(before) == form(after)
 
 
+def directive_label(subject_id: str) -> str:
+    """The label a post-mortem designate's sealed address is bound to."""
+    return f"post-mortem:{subject_id}"
+
+
+def _post_mortem(session, keyring, policy, request, answer, at) -> None:
+    """§16: record, replace or revoke the person's directive for their data after death."""
+    asked = orjson.loads(keyring.open_note(request.changes, label=changes_label(request.id)))
+    current = session.get(PostMortemDirective, request.subject_id)
+    if asked["directive"] == "revoke":
+        if current is None:
+            answer.outcome = "refused"
+            answer.reasons.append("You have no post-mortem directive with us to revoke.")
+            return
+        session.delete(current)
+        answer.done.append("your post-mortem directive is revoked")
+        return
+    if current is None:
+        current = PostMortemDirective(subject_id=request.subject_id)
+        session.add(current)
+    current.directive, current.recorded_at, current.request_id = (
+        asked["directive"],
+        utc_naive(at),
+        request.id,
+    )
+    designate = asked.get("designate")
+    current.designate = (
+        keyring.seal_note(designate, label=directive_label(request.subject_id))
+        if designate
+        else None
+    )
+    answer.done.append(f"post-mortem directive recorded: {_DIRECTIVE_TEXT[asked['directive']]}")
+
+
+_DIRECTIVE_TEXT = {
+    "keep": "your data is kept, then deleted on the policy's schedule",
+    "erase": "your data is erased once your death is recorded",
+    "communicate": "your data is communicated to the person you designated",
+}
+
+
 _HANDLERS = {
     "confirmation": _confirmation,
     "access": _access,
@@ -418,4 +459,5 @@ _HANDLERS = {
     "portability": _portability,
     "restriction": _restriction,
     "rectification": _rectification,
+    "post_mortem": _post_mortem,
 }

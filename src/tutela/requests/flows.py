@@ -14,14 +14,27 @@ from tutela.crypto.keyring import Keyring
 from tutela.errors import Conflict, InvalidInput
 from tutela.outbox.service import enqueue_email, enqueue_webhook
 from tutela.requests import service, verification
-from tutela.requests.decisions import Answer, changes_label, contacts_text, decide
-from tutela.requests.models import RightsRequest
+from tutela.requests.decisions import (
+    Answer,
+    changes_label,
+    contacts_text,
+    decide,
+    directive_label,
+)
+from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
+from tutela.subjects.values import ValueProblem, check_value
 
-__all__ = ["ONLINE", "cancel", "extend", "open_request", "process", "verify"]
+__all__ = ["ONLINE", "cancel", "extend", "open_request", "process", "record_death", "verify"]
 
-ONLINE = ("api", "email", "opengdpr")  # doors where a one-time code proves the requester
+ONLINE = ("api", "email", "opengdpr")
+DIRECTIVES = (
+    "keep",
+    "erase",
+    "communicate",
+    "revoke",
+)  # §16  # doors where a one-time code proves the requester
 
 
 def _subject_of(
@@ -58,8 +71,12 @@ def open_request(
     changes: dict[str, str] | None = None,
 ) -> RightsRequest:
     """Open a request through any door. A rectification carries the values asked for,
-    `{"category.field": value}`, kept sealed until the request is processed."""
-    if (type_ == "rectification") != bool(changes):
+    `{"category.field": value}`; a post-mortem request its directive (`directive`: keep,
+    erase, communicate or revoke; `designate`: the e-mail of who receives the data). Both
+    are kept sealed until the request is processed."""
+    if type_ == "post_mortem":
+        _check_directive(changes or {})
+    elif (type_ == "rectification") != bool(changes):
         raise InvalidInput(
             "a rectification request gives the values to correct, and only it does",
             location="changes",
@@ -101,6 +118,20 @@ def open_request(
         ),
     )
     return request
+
+
+def _check_directive(particulars: dict[str, str]) -> None:
+    directive = particulars.get("directive")
+    if directive not in DIRECTIVES:
+        raise InvalidInput(f"expected one of: {', '.join(DIRECTIVES)}", location="directive")
+    if directive == "communicate":
+        try:
+            check_value("email", particulars.get("designate"))
+        except ValueProblem:
+            raise InvalidInput(
+                "communicating the data needs the e-mail of the person designated",
+                location="designate",
+            ) from None
 
 
 def _send_code(
@@ -297,6 +328,87 @@ def _tell_recipients(
             at=at,
         )
     return concerned
+
+
+def record_death(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    external_id: str,
+    died_on: date,
+    proof: str,
+    at: datetime,
+) -> dict:
+    """Record a person's death, on a proof staff checked (§16), and carry out their directive:
+    erase (an erasure, decided as any other: what the law needs is kept), communicate (a
+    verified access request, the person designated told), or keep (nothing more)."""
+    subject = subjects.get(session=session, external_id=external_id)
+    subject.date_of_death = died_on
+    directive = session.get(PostMortemDirective, subject.id)
+    audit.log(
+        session,
+        rules.policy,
+        at,
+        Event(
+            actor.name,
+            "record_death",
+            "done",
+            subject_id=subject.id,
+            reason=f"death recorded on proof {proof}",
+            detail={"directive": directive.directive if directive else None},
+        ),
+    )
+    outcome: dict = {"directive": directive.directive if directive else None}
+    if directive is None or directive.directive == "keep":
+        return outcome
+    request = open_request(
+        session=session,
+        keyring=keyring,
+        rules=rules,
+        actor=actor,
+        type_="erasure" if directive.directive == "erase" else "access",
+        external_id=external_id,
+        email=None,
+        channel="post",
+        received=at.date(),
+        at=at,
+    )
+    verify(
+        session=session,
+        keyring=keyring,
+        rules=rules,
+        actor=actor,
+        request_id=request.id,
+        code=None,
+        id_checked_by=f"{actor.name}, death proof {proof}",
+        at=at,
+    )
+    outcome["request"] = request.id
+    if directive.directive == "erase":
+        answer = process(
+            session=session, keyring=keyring, rules=rules, actor=actor, request_id=request.id, at=at
+        )
+        outcome["done"] = answer.done
+        return outcome
+    designate = keyring.open_note(directive.designate, label=directive_label(subject.id))
+    _email(
+        session,
+        keyring,
+        rules,
+        designate,
+        at,
+        topic="personal data entrusted to you",
+        body=(
+            f"A person who designated you in their directive for their personal data after "
+            f"their death has died. Following that directive, our data protection officer will "
+            f"send you a copy of their data (reference {request.id}).\n\n"
+            f"{contacts_text(rules.policy)}"
+        ),
+    )
+    outcome["designate_told"] = True
+    return outcome
 
 
 def cancel(

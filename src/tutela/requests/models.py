@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["RightsRequest"]
+__all__ = ["PostMortemDirective", "RightsRequest"]
 
 
 class RightsRequest(Base):
@@ -25,7 +25,21 @@ class RightsRequest(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # open, verified, closed
     # Why the DPO should look at it (repeated requests, §10); never a refusal by itself.
     flag: Mapped[str | None] = mapped_column(String(1000))
-    # A rectification's requested values (personal data): sealed, and dropped once processed.
+    # What the request asks, beyond its type (a rectification's values, a post-mortem
+    # directive): personal data, sealed, and dropped once the request is processed.
     changes: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     opened_by: Mapped[str] = mapped_column(String(128))
+
+
+class PostMortemDirective(Base):
+    """§16: what a person wants done with their data after their death. One per person; the
+    designated person's address is sealed. No foreign key: it must outlive an erasure."""
+
+    __tablename__ = "post_mortem_directives"
+
+    subject_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    directive: Mapped[str] = mapped_column(String(16))  # keep, erase, communicate
+    designate: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    request_id: Mapped[str] = mapped_column(String(32))
