@@ -168,3 +168,33 @@ def test_a_message_claimed_by_a_sender_that_died_is_sent_again(imported, cli, in
     assert inbox.messages[0].rcpt_tos == ["ana@example.org"]
     (message,) = json.loads(cli("outbox", "list", "--json").stdout)
     assert message["status"] == "sent"
+
+
+def test_the_api_processes_and_gives_the_copy_only_once_verified(imported, cli, inbox):
+    with TestClient(create_app(imported.ctx)) as client:
+        client.headers["Authorization"] = f"Bearer {imported.admin_key}"
+        opened = client.post("/requests", json={"type": "access", "email": "ana@example.org"})
+        request_id = opened.json()["id"]
+        early = client.get(f"/requests/{request_id}/copy")
+        assert early.status_code == 403 and "ana@example.org" not in early.text
+        assert client.post(f"/requests/{request_id}/processing").status_code == 403
+        cli("outbox", "send")
+        code = inbox.code_for("ana@example.org")
+        client.post(f"/requests/{request_id}/verification", json={"code": code})
+        answer = client.post(f"/requests/{request_id}/processing").json()
+        assert answer["outcome"] == "done" and answer["copy"] == f"/requests/{request_id}/copy"
+        assert "CNIL" in json.dumps(answer["contacts"])
+        copy = client.get(f"/requests/{request_id}/copy", params={"format": "json"})
+        assert copy.json()["copy"]["personal_data"]["identification"]["email"] == "ana@example.org"
+        page = client.get(f"/requests/{request_id}/copy", params={"format": "html"})
+        assert (
+            page.headers["content-type"].startswith("text/html") and "ana@example.org" in page.text
+        )
+        confirmation = client.post(
+            "/requests", json={"type": "confirmation", "email": "ana@example.org"}
+        ).json()
+        assert confirmation["type"] == "confirmation"
+    exports = [
+        e for e in json.loads(cli("audit", "show", "--json").stdout) if e["action"] == "export"
+    ]
+    assert len(exports) == 2  # each copy given is audited; the refused one is not an export

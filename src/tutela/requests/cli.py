@@ -21,16 +21,13 @@ from tutela.cli_support import (
 )
 from tutela.clock import now, today
 from tutela.db import session_scope
-from tutela.errors import Denied, InvalidInput
+from tutela.errors import Denied
 from tutela.requests import flows, service
-from tutela.requests.decisions import decide
-from tutela.requests.export import render, write_private
+from tutela.requests.export import write_private
 from tutela.requests.models import RightsRequest
 from tutela.requests.schemas import RequestOut
 
 app = typer.Typer(help="Rights requests (§10-16).", no_args_is_help=True)
-
-EXPORTABLE = ("access", "portability")  # requests whose answer carries a copy of the data
 
 
 def _out(request: RightsRequest) -> dict:
@@ -265,25 +262,17 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write the answer with its copy of the data, for the person (access, portability)."""
-    if fmt not in ("json", "csv", "html"):
-        raise typer.BadParameter("expected json, csv or html", param_hint="--format")
     if out.exists():
         raise typer.BadParameter(f"{out} exists; refusing to overwrite", param_hint="--out")
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        request = service.get(session=session, request_id=request_id)
-        answer = (
-            decide(
-                session=session,
-                keyring=ctx.keyring(session),
-                policy=ctx.policy,
-                request=request,
-                at=now(),
-            )
-            if request.type in EXPORTABLE
-            else None
+        text = flows.export_copy(
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            actor=Actor.console(),
+            request_id=request_id,
+            fmt=fmt,
+            at=now(),
         )
-        if answer is None:
-            raise InvalidInput(f"a {request.type} request has no copy to export", location="ID")
-        text = render(answer, fmt=fmt, controller=ctx.policy.controller.name, answered=today())
     write_private(out, text)
     console.print(f"wrote {out} (readable by you only): hand it to the person, then delete it")

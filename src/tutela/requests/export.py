@@ -6,14 +6,23 @@ import csv
 import io
 import json
 import os
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
 
-from tutela.requests.decisions import Answer
+from tutela.crypto.keyring import Keyring
+from tutela.errors import Denied, InvalidInput
+from tutela.policy.schema import Policy
+from tutela.requests import service
+from tutela.requests.decisions import Answer, decide
+from tutela.requests.models import RightsRequest
 
-__all__ = ["render", "write_private"]
+__all__ = ["EXPORTABLE", "FORMATS", "check_exportable", "copy_of", "render", "write_private"]
+
+EXPORTABLE = ("access", "portability")  # requests whose answer carries a copy of the data
+FORMATS = ("json", "csv", "html")
 
 _templates = Environment(
     loader=PackageLoader("tutela.requests", "templates"),
@@ -46,6 +55,34 @@ def render(answer: Answer, *, fmt: str, controller: str, answered: date) -> str:
             answer=answer.as_dict(), copy=answer.copy, controller=controller, answered=answered
         )
     raise ValueError(fmt)
+
+
+def check_exportable(request: RightsRequest, fmt: str) -> None:
+    """Raise unless the request's answer has a copy to give, in a known format, to a
+    requester whose identity was verified."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"expected one of: {', '.join(FORMATS)}", location="format")
+    if request.type not in EXPORTABLE:
+        raise InvalidInput(f"a {request.type} request has no copy to export", location="id")
+    if request.status not in ("verified", "closed"):
+        raise Denied("the requester's identity is not verified: nothing is disclosed")
+
+
+def copy_of(
+    *,
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    request_id: str,
+    fmt: str,
+    at: datetime,
+) -> str:
+    """The answer to an access or portability request with its copy of the data, rendered
+    for the person; decided again from what is held now, changing nothing."""
+    request = service.get(session=session, request_id=request_id)
+    check_exportable(request, fmt)
+    answer = decide(session=session, keyring=keyring, policy=policy, request=request, at=at)
+    return render(answer, fmt=fmt, controller=policy.controller.name, answered=at.date())
 
 
 def write_private(path: Path, text: str) -> None:

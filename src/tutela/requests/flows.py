@@ -21,12 +21,22 @@ from tutela.requests.decisions import (
     decide,
     directive_label,
 )
+from tutela.requests.export import check_exportable, copy_of
 from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 from tutela.subjects.values import ValueProblem, check_value
 
-__all__ = ["ONLINE", "cancel", "extend", "open_request", "process", "record_death", "verify"]
+__all__ = [
+    "ONLINE",
+    "cancel",
+    "export_copy",
+    "extend",
+    "open_request",
+    "process",
+    "record_death",
+    "verify",
+]
 
 ONLINE = ("api", "email", "opengdpr")
 DIRECTIVES = (
@@ -409,6 +419,43 @@ def record_death(
     )
     outcome["designate_told"] = True
     return outcome
+
+
+def export_copy(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    request_id: str,
+    fmt: str,
+    at: datetime,
+) -> str:
+    """The copy of an access or portability answer, rendered for the person; the export is
+    audited, and committed, before the copy is made."""
+    request = service.get(session=session, request_id=request_id)
+    check_exportable(request, fmt)
+    audit.log_apart(
+        session,
+        rules.policy,
+        at,
+        Event(
+            actor.name,
+            "export",
+            "done",
+            subject_id=request.subject_id,
+            reason=f"copy of a {request.type} answer, as {fmt}",
+            detail={"request": request.id},
+        ),
+    )
+    return copy_of(
+        session=session,
+        keyring=keyring,
+        policy=rules.policy,
+        request_id=request_id,
+        fmt=fmt,
+        at=at,
+    )
 
 
 def cancel(

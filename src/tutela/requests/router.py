@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from tutela.clock import now
 from tutela.deps import Credentials, call
@@ -97,3 +97,45 @@ def verify(request_id: str, body: CodeIn, request: Request, credentials: Credent
     if refused:  # the attempt is committed; now say no
         raise Denied(refused)
     return out
+
+
+@router.post("/{request_id}/processing")
+def process(request_id: str, request: Request, credentials: Credentials) -> dict:
+    """Decide a verified request and carry it out: outcome, what was done, the reasons and
+    whom to contact. A copy of the data is fetched with `GET /requests/{id}/copy`."""
+    with call(request, credentials, write=True) as c:
+        answer = flows.process(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            request_id=request_id,
+            at=now(),
+        )
+    summary = answer.as_dict()
+    if summary["copy"] is not None:  # personal data: only through the copy endpoint
+        summary["copy"] = f"/requests/{request_id}/copy"
+    return summary
+
+
+@router.get("/{request_id}/copy")
+def copy(
+    request_id: str,
+    request: Request,
+    credentials: Credentials,
+    format: Annotated[str, Query(description="json, csv or html.")] = "json",
+) -> Response:
+    """The answer to an access or portability request with its copy of the data, for the
+    person (403 until their identity is verified)."""
+    with call(request, credentials) as c:
+        text = flows.export_copy(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            request_id=request_id,
+            fmt=format,
+            at=now(),
+        )
+    media = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[format]
+    return Response(text, media_type=f"{media}; charset=utf-8")
