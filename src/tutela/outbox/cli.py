@@ -33,6 +33,7 @@ def list_(db: DbOption = None, json_output: JsonOption = False) -> None:
         rows = [
             {
                 "id": m.id,
+                "channel": m.channel,
                 "subject": m.subject,
                 "status": m.status,
                 "attempts": m.attempts,
@@ -45,9 +46,14 @@ def list_(db: DbOption = None, json_output: JsonOption = False) -> None:
     if json_output:
         print_json(rows)
         return
-    table = Table("id", "status", "attempts", "subject", "error", title="Outbox")
+    table = Table("id", "channel", "status", "attempts", "subject", "error", title="Outbox")
     for r in rows:
         table.add_row(
-            str(r["id"]), r["status"], str(r["attempts"]), r["subject"], r["last_error"] or ""
+            str(r["id"]),
+            r["channel"],
+            r["status"],
+            str(r["attempts"]),
+            r["subject"],
+            r["last_error"] or "",
         )
     console.print(table)
