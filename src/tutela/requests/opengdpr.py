@@ -17,6 +17,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -116,7 +117,8 @@ async def submit(request: Request, credentials: Credentials) -> JSONResponse:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
         return _error(400, f"{where}: {problem['msg']}" if where else problem["msg"])
-    try:
+
+    def open_it() -> tuple[date, datetime]:  # a write: in a thread, never on the loop
         external_id, email = _identity(body.subject_identities)
         with call(request, credentials, write=True) as c:
             received = now()
@@ -133,7 +135,10 @@ async def submit(request: Request, credentials: Credentials) -> JSONResponse:
                 at=received,
                 request_id=body.subject_request_id.hex,
             )
-            due_on = opened.due_on
+            return opened.due_on, received
+
+    try:
+        due_on, received = await anyio.to_thread.run_sync(open_it)
     except TutelaError as exc:
         return _error(400 if exc.http_status in (409, 422) else exc.http_status, str(exc))
     return JSONResponse(
