@@ -268,6 +268,9 @@ def transaction_apart(session: Session) -> Iterator[Session]:
                 if raw.in_transaction:
                     raw.execute("ROLLBACK")
                 raise
+            # Written now: the rest of this work may no longer start again elsewhere, so a
+            # later wait for the lock is a wait (`never_waiting`), not a `WouldWait`.
+            _never_wait.set(False)
             lock.bound_wal(engine)
     finally:
         raw.execute("BEGIN")

@@ -91,8 +91,8 @@ async def on_loop_if_embedded(request: Request, work: Callable[[], T]) -> T:
 
     Such work never waits on the network, and the interpreter lock lets one thread run Python
     at a time: handing it to a thread and back only adds switches, which cost more than the
-    work itself. It must not wait for the writer lock either: when another writer holds it,
-    the work starts again in a thread (it has written nothing yet). A PostgreSQL round trip
+    work itself. It must not wait long for the writer lock either: when another writer holds
+    it, the work starts again in a thread (it has written nothing yet; once it has, it waits). A PostgreSQL round trip
     would stall the loop, so there it always goes to a thread.
     """
     ctx: Context = request.app.state.ctx

@@ -2,9 +2,8 @@
 
 On PostgreSQL the sweep holds a session advisory lock; on SQLite a lock file beside the
 database. A worker that finds the sweep taken skips its turn: several workers may run for
-availability without ever sweeping twice at once. The outbox needs no such lock: a message
-is sent inside the transaction that marks it sent, and on PostgreSQL a message another
-worker is sending is skipped.
+availability without ever sweeping twice at once. The outbox needs no such lock: a worker
+claims messages before sending them, and another skips what is claimed (`outbox.deliver`).
 """
 
 from __future__ import annotations

@@ -198,3 +198,18 @@ def test_the_api_processes_and_gives_the_copy_only_once_verified(imported, cli, 
         e for e in json.loads(cli("audit", "show", "--json").stdout) if e["action"] == "export"
     ]
     assert len(exports) == 2  # each copy given is audited; the refused one is not an export
+
+
+def test_only_a_role_granted_rights_requests_processes_or_copies(imported, cli):
+    added = json.loads(cli("principals", "add", "mia", "--role", "marketing", "--json").stdout)
+    opened = cli("requests", "open", "--type", "access", "--external-id", "crm-42", "--json")
+    request_id = json.loads(opened.stdout)["id"]
+    cli("requests", "verify", request_id, "--id-checked-by", "Claire")
+    with TestClient(create_app(imported.ctx)) as client:
+        client.headers["Authorization"] = f"Bearer {added['api_key']}"
+        for refused in (
+            client.post(f"/requests/{request_id}/processing"),
+            client.get(f"/requests/{request_id}/copy"),
+        ):
+            assert refused.status_code == 403 and "rights_requests" in refused.json()["detail"]
+            assert "ana@example.org" not in refused.text

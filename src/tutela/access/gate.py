@@ -16,7 +16,7 @@ from tutela.db import utc_naive
 from tutela.errors import Denied
 from tutela.policy.schema import Policy
 
-__all__ = ["Actor", "Decision", "authorize", "depends_on_standing"]
+__all__ = ["Actor", "Decision", "authorize", "depends_on_standing", "require_purpose"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,14 @@ def authorize(
         or any((r := policy.recipient(role)) and r.archive_access for role in actor.roles)
     )
     return Decision(purpose, tuple(allowed), withheld, _refusal(allowed, withheld), archive)
+
+
+def require_purpose(policy: Policy, actor: Actor, purpose: str) -> None:
+    """Denied unless one of the actor's roles is granted `purpose` (the operator always is):
+    for work that serves one purpose on everything held, such as answering a rights request."""
+    granted = _granted(policy, actor.roles, purpose)
+    if granted is not None and not granted:
+        raise Denied(f"no role of the principal is granted '{purpose}'")
 
 
 def depends_on_standing(policy: Policy, purpose: str) -> bool:

@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 CLAIM_SECONDS = 600  # a claimed message not marked by then is taken again (its sender died)
+CLAIM_BATCH = 20  # messages claimed at a time: even at 10 s each, sent before the claim ends
 MAX_ATTEMPTS = 8  # backoff 1, 2, 4 ... 128 minutes: about four hours in all
 
 
@@ -124,19 +125,37 @@ def deliver(
     """
     moment = utc_naive(at)
     claimed = _claim(engine, keyring, moment)
-    emails = [m for m in claimed if m.channel == "email"]
-    if emails:
-        _send_emails(emails, smtp)
-    for message in claimed:
-        if message.channel == "webhook":
-            _post_webhook(message, webhooks, moment)
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not claimed:
         return counts
+    try:
+        emails = [m for m in claimed if m.channel == "email"]
+        if emails:
+            _send_emails(emails, smtp)
+        for message in claimed:
+            if message.channel == "webhook":
+                _post_webhook(message, webhooks, moment)
+    finally:  # what went out is marked, whatever failed after it
+        _mark(engine, claimed, moment, counts, at=at, policy_version=policy_version)
+    return counts
+
+
+def _mark(
+    engine: Engine,
+    claimed: list[_Claimed],
+    moment: datetime,
+    counts: dict,
+    *,
+    at: datetime,
+    policy_version: str,
+) -> None:
+    claim_ends = moment + timedelta(seconds=CLAIM_SECONDS)
     with session_scope(engine) as session:
         notices = []
         for sent in claimed:
             message = session.get(OutboxMessage, sent.id)
+            if message.status != "sending" or message.next_attempt_at != claim_ends:
+                continue  # claimed again by another sender since: its result stands
             if sent.error is None:
                 message.status, message.sent_at, message.body = "sent", moment, None
                 message.attempts += 1
@@ -155,7 +174,6 @@ def deliver(
                 )
         if notices:
             record(session, notices, at=at, policy_version=policy_version)
-    return counts
 
 
 def _claim(engine: Engine, keyring: Callable[[Session], Keyring], moment: datetime) -> list:
@@ -166,6 +184,8 @@ def _claim(engine: Engine, keyring: Callable[[Session], Keyring], moment: dateti
                 OutboxMessage.status.in_(("pending", "sending")),
                 OutboxMessage.next_attempt_at <= moment,
             )
+            .order_by(OutboxMessage.id)
+            .limit(CLAIM_BATCH)  # sent well within the claim's time
             .with_for_update(skip_locked=True)
         ).all()
         keys = keyring(session) if due else None
@@ -205,7 +225,7 @@ def _send_emails(due: list[_Claimed], smtp: SmtpSettings) -> None:
                     message.error = f"refused by the SMTP server ({type(exc).__name__})"
                 else:
                     message.error = None
-    except (smtplib.SMTPException, OSError) as exc:  # the server itself failed
+    except Exception as exc:  # the server itself failed, or the connection: none else goes
         for message in due:
             if message.error == NOT_SENT:
                 message.error = f"cannot reach the SMTP server ({type(exc).__name__})"
@@ -235,7 +255,7 @@ def _post_webhook(message: _Claimed, webhooks: dict[str, Webhook], moment: datet
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
-    except (OSError, ValueError) as exc:  # HTTPError (non-2xx) is an OSError too
+    except Exception as exc:  # non-2xx, unreachable, not HTTP at all: retried later
         message.error = f"webhook failed ({type(exc).__name__})"
     else:
         message.error = None

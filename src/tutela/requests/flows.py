@@ -7,7 +7,7 @@ from datetime import date, datetime
 import orjson
 from sqlalchemy.orm import Session
 
-from tutela.access.gate import Actor
+from tutela.access.gate import Actor, require_purpose
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
@@ -45,6 +45,7 @@ DIRECTIVES = (
     "communicate",
     "revoke",
 )  # §16  # doors where a one-time code proves the requester
+RIGHTS_PURPOSE = "rights_requests"  # the purpose whose grant lets a role answer requests
 
 
 def _subject_of(
@@ -355,6 +356,8 @@ def record_death(
     erase (an erasure, decided as any other: what the law needs is kept), communicate (a
     verified access request, the person designated told), or keep (nothing more)."""
     subject = subjects.get(session=session, external_id=external_id)
+    if subject.date_of_death is not None:
+        raise Conflict(f"a death was already recorded on {subject.date_of_death}")
     subject.date_of_death = died_on
     directive = session.get(PostMortemDirective, subject.id)
     audit.log(
@@ -366,11 +369,17 @@ def record_death(
             "record_death",
             "done",
             subject_id=subject.id,
-            reason=f"death recorded on proof {proof}",
-            detail={"directive": directive.directive if directive else None},
+            reason="death recorded on a proof checked by staff",
+            detail={
+                "directive": directive.directive if directive else None,
+                # the certificate's reference, as a keyed digest: checkable, not readable
+                "proof": keyring.blind_index("death_proof", proof.strip()),
+            },
         ),
     )
     outcome: dict = {"directive": directive.directive if directive else None}
+    if directive is not None:
+        session.delete(directive)  # carried out now: nothing of it is kept
     if directive is None or directive.directive == "keep":
         return outcome
     request = open_request(
@@ -392,7 +401,7 @@ def record_death(
         actor=actor,
         request_id=request.id,
         code=None,
-        id_checked_by=f"{actor.name}, death proof {proof}",
+        id_checked_by=f"{actor.name} (death proof)",
         at=at,
     )
     outcome["request"] = request.id
@@ -432,7 +441,9 @@ def export_copy(
     at: datetime,
 ) -> str:
     """The copy of an access or portability answer, rendered for the person; the export is
-    audited, and committed, before the copy is made."""
+    audited, and committed, before the copy is made. The actor must be granted the
+    `rights_requests` purpose."""
+    require_purpose(rules.policy, actor, RIGHTS_PURPOSE)
     request = service.get(session=session, request_id=request_id)
     check_exportable(request, fmt)
     audit.log_apart(
@@ -488,7 +499,9 @@ def process(
     request_id: str,
     at: datetime,
 ) -> Answer:
-    """Decide a verified request and carry it out; the answer says what and why."""
+    """Decide a verified request and carry it out; the answer says what and why. The actor
+    must be granted the `rights_requests` purpose."""
+    require_purpose(rules.policy, actor, RIGHTS_PURPOSE)
     request = service.get(session=session, request_id=request_id)
     if request.status == "closed":
         raise Conflict("the request was already answered; its copy can still be exported")

@@ -96,7 +96,21 @@ def read_for_purpose(
         and standing(session=session, subject_id=subject.id, at=at) != (consented, objections)
     ):
         if not _again:
-            raise Denied("the subject's data changed during the read; try again")
+            reason = "the subject's data changed during the read; try again"
+            audit.log_apart(
+                session,
+                policy,
+                at,
+                Event(
+                    actor.name,
+                    "read",
+                    "denied",
+                    subject_id=subject.id,
+                    purpose=purpose,
+                    reason=reason,
+                ),
+            )
+            raise Denied(reason)
         return read_for_purpose(
             session=session,
             keyring=keyring,
