@@ -229,11 +229,10 @@ def test_a_write_beyond_the_roles_is_refused_whole_and_audited(env, client, exam
     assert [tuple(r) for r in rows] == [("write", "denied"), ("create", "done")]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's writer lock
 def test_a_read_waiting_for_the_writer_lock_does_not_stall_the_server(env, client, example):
     """On SQLite the read runs on the event loop; when another process holds the writer lock
     it waits in a thread, and the server goes on answering."""
-    if not env.is_sqlite:
-        pytest.skip("the writer lock is SQLite's")
     assert client.post("/subjects", json=example).status_code == 201
     database = env.url.removeprefix("sqlite:///")
     other = os.open(f"{database}-writer.lock", os.O_RDWR)  # as another process would
