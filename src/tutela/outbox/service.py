@@ -124,19 +124,17 @@ def deliver(
     its claims to be taken again after `CLAIM_SECONDS`.
     """
     moment = utc_naive(at)
-    claimed = _claim(engine, keyring, moment)
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    if not claimed:
-        return counts
-    try:
-        emails = [m for m in claimed if m.channel == "email"]
-        if emails:
-            _send_emails(emails, smtp)
-        for message in claimed:
-            if message.channel == "webhook":
-                _post_webhook(message, webhooks, moment)
-    finally:  # what went out is marked, whatever failed after it
-        _mark(engine, claimed, moment, counts, at=at, policy_version=policy_version)
+    while claimed := _claim(engine, keyring, moment):  # `CLAIM_BATCH` at a time
+        try:
+            emails = [m for m in claimed if m.channel == "email"]
+            if emails:
+                _send_emails(emails, smtp)
+            for message in claimed:
+                if message.channel == "webhook":
+                    _post_webhook(message, webhooks, moment)
+        finally:  # what went out is marked, whatever failed after it
+            _mark(engine, claimed, moment, counts, at=at, policy_version=policy_version)
     return counts
 
 
