@@ -48,6 +48,26 @@ DIRECTIVES = (
 RIGHTS_PURPOSE = "rights_requests"  # the purpose whose grant lets a role answer requests
 
 
+def _event(
+    actor: Actor,
+    request: RightsRequest,
+    action: str,
+    *,
+    outcome: str = "done",
+    reason: str = "",
+    **detail: object,
+) -> Event:
+    """The audit event of a step of a request: it names the request and the person."""
+    return Event(
+        actor.name,
+        action,
+        outcome,
+        subject_id=request.subject_id,
+        reason=reason,
+        detail={"request": request.id, **detail},
+    )
+
+
 def _subject_of(
     session: Session,
     keyring: Keyring,
@@ -114,18 +134,14 @@ def open_request(
         session,
         rules.policy,
         at,
-        Event(
-            actor.name,
+        _event(
+            actor,
+            request,
             "open_request",
-            "done",
-            subject_id=request.subject_id,
             reason=f"{type_} request",
-            detail={
-                "request": request.id,
-                "due_on": str(request.due_on),
-                "code_sent": sent_code,
-                "flagged": request.flag is not None,
-            },
+            due_on=str(request.due_on),
+            code_sent=sent_code,
+            flagged=request.flag is not None,
         ),
     )
     return request
@@ -233,13 +249,13 @@ def verify(
         session,
         rules.policy,
         at,
-        Event(
-            actor.name,
+        _event(
+            actor,
+            request,
             "verify_identity",
-            "denied" if refused else "done",
-            subject_id=request.subject_id,
+            outcome="denied" if refused else "done",
             reason=refused or "",
-            detail={"request": request.id, "method": "email_code" if code else "id_document"},
+            method="email_code" if code else "id_document",
         ),
     )
     return refused
@@ -282,17 +298,13 @@ def extend(
         session,
         rules.policy,
         at,
-        Event(
-            actor.name,
+        _event(
+            actor,
+            request,
             "extend_request",
-            "done",
-            subject_id=request.subject_id,
             reason=f"deadline extended by {months} month(s)",
-            detail={
-                "request": request.id,
-                "due_on": str(request.due_on),
-                "told": "email" if address else "staff_to_write",
-            },
+            due_on=str(request.due_on),
+            told="email" if address else "staff_to_write",
         ),
     )
     return request, bool(address)
@@ -450,14 +462,7 @@ def export_copy(
         session,
         rules.policy,
         at,
-        Event(
-            actor.name,
-            "export",
-            "done",
-            subject_id=request.subject_id,
-            reason=f"copy of a {request.type} answer, as {fmt}",
-            detail={"request": request.id},
-        ),
+        _event(actor, request, "export", reason=f"copy of a {request.type} answer, as {fmt}"),
     )
     return copy_of(
         session=session,
@@ -476,18 +481,7 @@ def cancel(
     if request.status != "open":
         raise Conflict(f"only a pending request can be cancelled; this one is {request.status}")
     request.status = "cancelled"
-    audit.log(
-        session,
-        rules.policy,
-        at,
-        Event(
-            actor.name,
-            "cancel_request",
-            "done",
-            subject_id=request.subject_id,
-            detail={"request": request.id},
-        ),
-    )
+    audit.log(session, rules.policy, at, _event(actor, request, "cancel_request"))
 
 
 def process(
@@ -523,13 +517,12 @@ def process(
         session,
         rules.policy,
         at,
-        Event(
-            actor.name,
+        _event(
+            actor,
+            request,
             "answer_request",
-            "done",
-            subject_id=request.subject_id,
             reason=f"{request.type}: {answer.outcome}",
-            detail={"request": request.id, "done": answer.done},
+            done=answer.done,
         ),
     )
     return answer
