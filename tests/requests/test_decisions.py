@@ -448,3 +448,30 @@ def test_a_revoked_directive_does_nothing_at_death(ana, cli):
         "--directive", "communicate",
     )  # fmt: skip
     assert missing.exit_code != 0 and "designated" in missing.stderr
+
+
+def test_each_recipient_is_sent_only_the_categories_it_may_hold(env):
+    from sqlalchemy import select
+
+    from tutela.clock import now
+    from tutela.db import session_scope
+    from tutela.outbox.models import OutboxMessage
+    from tutela.requests import flows
+    from tutela.requests.models import RightsRequest
+
+    changed = {"identification": {"last_name": "Martin"}, "banking": {"card_last4": "4242"}}
+    request = RightsRequest(id="r" * 32, type="rectification", subject_id=None)
+    with session_scope(env.ctx.engine) as session:
+        keyring = env.ctx.keyring(session)
+        told = flows._tell_recipients(
+            session, keyring, env.ctx.rules, request, "crm-42", changed, now()
+        )
+        notices = {}
+        for message in session.scalars(select(OutboxMessage)):
+            recipient = keyring.open_note(message.recipient, label=f"outbox-to:{message.id}")
+            body = keyring.open_note(message.body, label=f"outbox-body:{message.id}")
+            notices[recipient] = json.loads(body)
+    assert set(told) == set(notices) and {"partners", "payment_provider"} <= set(told)
+    assert notices["partners"]["values"] == {"identification": {"last_name": "Martin"}}
+    assert notices["partners"]["categories"] == ["identification"]
+    assert set(notices["payment_provider"]["values"]) == {"identification", "banking"}
