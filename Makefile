@@ -33,6 +33,7 @@ bench: $(STAMP) ## Benchmarks with their baselines measured in the same run (not
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_audit.py
 	$(BIN)/python bench/bench_retention.py
+	$(BIN)/python bench/bench_retention_pg.py
 	$(BIN)/python bench/bench_requests.py
 	cd bench && ../$(BIN)/python bench_read_api.py
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tutela.access.gate import Actor
+from tutela.audit import service as audit
 from tutela.clock import now
 from tutela.db import session_scope
 from tutela.retention import flows
@@ -286,3 +287,26 @@ def test_a_subjects_trail_shows_the_batch_events_that_acted_on_it(population, cl
     listed = json.loads(cli("subjects", "list", "--json").stdout)["subjects"]
     (former,) = [s["id"] for s in listed if s["external_id"] == "c-former"]
     assert all(former in e["detail"]["subjects"] for e in archived)
+
+
+def test_a_contact_arriving_after_the_plan_keeps_the_person(population, monkeypatch):
+    """What is due is found before the writer lock is taken: a prospect who writes in between
+    is no longer due, and the run neither touches, counts nor audits them."""
+    found = flows._due_by_subject
+
+    def contact_after_planning(session, step, as_of):
+        due = found(session, step, as_of)
+        if step.rule.id == "prospect_data":
+            with session_scope(population.ctx.engine) as writing:
+                subject = service.find(session=writing, external_id="p-stale")
+                subject.last_contact_at = date(2026, 6, 1)
+        return due
+
+    monkeypatch.setattr(flows, "_due_by_subject", contact_after_planning)
+    report = run(population).as_dict()
+    assert categories_of(population, "p-stale") == {"identification", "enriched"}
+    acted = {(a["rule"], a["action"]): a["subjects"] for a in report["actions"]}
+    assert acted[("prospect_data", "anonymise")] == 1  # p-held (no hold here), not p-stale
+    with session_scope(population.ctx.engine, write=False) as session:
+        stale_id = service.find(session=session, external_id="p-stale").id
+        assert not [e.action for e in audit.events(session, subject_id=stale_id)]

@@ -1,11 +1,16 @@
 """Running the retention steps due at a date: set-based statements, batch by batch, audited.
 
-Each batch of subjects is one transaction holding the step's statements, the statistics an
-anonymisation leaves, the removal of subjects left with nothing, and the audit events naming
-the rule and the policy version: one per set of categories acted on, listing its subjects
-(found by subject like any other event). A run killed at any moment loses only the
-batch in flight, which the next run does again; a step already done is no longer due, so
-running the same date twice does nothing the second time.
+Step after step (each rule's archive, then its final action), the subjects the step is due
+for are found, then acted on a batch at a time. Each batch is one transaction holding the
+step's statements, the statistics an anonymisation leaves, the removal of subjects left with
+nothing, and the audit events naming the rule and the policy version: one per set of
+categories acted on, listing its subjects (found by subject like any other event). Finding
+what is due step by step, rather than for all steps at first, lets each step scan a store
+the previous ones have already thinned.
+
+A run killed at any moment loses only the batch in flight, which the next run does again;
+a step already done is no longer due, so running the same date twice does nothing the
+second time.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Engine,
     Integer,
@@ -56,7 +62,8 @@ batch_t = Table(
     "retention_batch",
     MetaData(),
     Column("subject_id", String(32), primary_key=True),
-    Column("part", Integer),
+    Column("part", Integer, nullable=False),
+    Column("emptied", Boolean, nullable=False),
     prefixes=["TEMPORARY"],
 )
 _IN_BATCH = select(batch_t.c.subject_id)
@@ -100,6 +107,15 @@ def _due_by_subject(session: Session, step: Step, as_of: date) -> dict[str, set[
     return due
 
 
+@dataclass
+class Part:
+    """The subjects of a batch the step is due for with the same categories."""
+
+    index: int
+    categories: frozenset[str]
+    subject_ids: list[str]
+
+
 def run(
     *,
     engine: Engine,
@@ -116,29 +132,37 @@ def run(
     report = RunReport(as_of, dry_run)
     for step in steps(policy):
         with session_scope(engine, write=False) as session:
-            due = _due_by_subject(session, step, as_of)
             holds = active_holds(session=session)
-        free: dict[str, set[str]] = {}
-        for subject_id, categories in due.items():
-            if step.removes:
-                for hold in holds.get(subject_id, ()):
-                    held = categories if not hold.categories else categories & set(hold.categories)
-                    if held:
-                        report.skipped_for_holds += 1
-                    categories = categories - held
-            if categories:
-                free[subject_id] = categories
-        ids = sorted(free)
+            due = _not_held(report, step, _due_by_subject(session, step, as_of), holds)
+        ids = sorted(due)
         for start in range(0, len(ids), batch_size):
-            batch = {sid: free[sid] for sid in ids[start : start + batch_size]}
-            report.actions[(step.rule.id, step.action)] += len(batch)
+            batch = {sid: due[sid] for sid in ids[start : start + batch_size]}
+            acted = len(batch)
             if not dry_run:
                 with session_scope(engine) as session:
-                    report.subjects_removed += _apply(
-                        session, policy, keyring, actor, step, batch, as_of, at
-                    )
+                    acted, removed = _apply(session, policy, keyring, actor, step, batch, as_of, at)
+                report.subjects_removed += removed
+            report.actions[(step.rule.id, step.action)] += acted
             progress(len(batch))
     return report
+
+
+def _not_held(
+    report: RunReport, step: Step, due: dict[str, set[str]], holds: dict[str, list[LegalHold]]
+) -> dict[str, set[str]]:
+    """The categories due that no legal hold suspends, by subject; holds only stop removal."""
+    if not step.removes:
+        return due
+    free: dict[str, set[str]] = {}
+    for subject_id, categories in due.items():
+        for hold in holds.get(subject_id, ()):
+            held = categories if not hold.categories else categories & set(hold.categories)
+            if held:
+                report.skipped_for_holds += 1
+            categories = categories - held
+        if categories:
+            free[subject_id] = categories
+    return free
 
 
 def _apply(
@@ -150,62 +174,22 @@ def _apply(
     batch: dict[str, set[str]],
     as_of: date,
     at: datetime,
-) -> int:
-    """The step for one batch of subjects, in the caller's transaction; subjects removed."""
-    now = utc_naive(at)
-    if step.rule.anchor != "collected_at":  # still due now that the writer lock is held?
-        anchor = subjects_t.c[step.rule.anchor]
-        _load_batch(session, [list(batch)])
-        still = set(
-            session.scalars(
-                select(subjects_t.c.id).where(
-                    subjects_t.c.id.in_(_IN_BATCH), anchor <= latest_anchor(as_of, step.months)
-                )
-            )
-        )
-        batch = {sid: cats for sid, cats in batch.items() if sid in still}
-    if not batch:
-        return 0
+) -> tuple[int, int]:
+    """The step for one batch of subjects, in the caller's transaction: the number of
+    subjects acted on, and of those removed for having nothing left."""
     by_categories: dict[frozenset[str], list[str]] = defaultdict(list)
     for sid, categories in batch.items():
         by_categories[frozenset(categories)].append(sid)
-    _load_batch(session, list(by_categories.values()))
+    parts = [Part(n, *item) for n, item in enumerate(by_categories.items())]
+    _load_batch(session, parts)
+    parts = _still_due(session, step, parts, as_of)
+    if not parts:
+        return 0, 0
     if step.action == "anonymise":
         _count_anonymised(session, policy, keyring, step)
-    for part, categories in enumerate(by_categories):
-        ids = {"part": part}
-        record = [c for c in categories if c in step.record_categories]
-        if record:
-            rows = [values_t.c.subject_id.in_(_IN_PART), values_t.c.category.in_(record)]
-            if step.rule.anchor == "collected_at":
-                cutoff = latest_anchor(as_of, step.months)
-                rows.append(values_t.c.collected_at <= datetime.combine(cutoff, time.max))
-            if step.action == "archive":
-                session.execute(
-                    update(values_t)
-                    .where(*rows, values_t.c.archived_at.is_(None))
-                    .values(archived_at=now),
-                    ids,
-                )
-            else:
-                session.execute(delete(values_t).where(*rows), ids)
-        if step.connections in categories:
-            session.execute(
-                delete(connections_t).where(connections_t.c.subject_id.in_(_IN_PART)), ids
-            )
-        if step.payments in categories:
-            rows = [payments_t.c.subject_id.in_(_IN_PART)]
-            if step.rule.unless == "retain_consent":
-                rows.append(payments_t.c.retain_consent == false())
-            if step.action == "archive":
-                session.execute(
-                    update(payments_t)
-                    .where(*rows, payments_t.c.archived_at.is_(None))
-                    .values(archived_at=now),
-                    ids,
-                )
-            else:
-                session.execute(delete(payments_t).where(*rows), ids)
+    now = utc_naive(at)
+    for part in parts:
+        _act(session, step, part, as_of, now)
     removed = _remove_emptied(session) if step.removes else 0
     reason = f"retention rule {step.rule.id}"
     detail = {"rule": step.rule.id, "as_of": as_of.isoformat()}  # the same for the batch
@@ -218,28 +202,83 @@ def _apply(
                 actor.name,
                 step.action,
                 "done",
-                categories=sorted(categories),
+                categories=sorted(p.categories),
                 reason=reason,
                 detail=detail,
-                subjects=sids,
+                subjects=p.subject_ids,
             )
-            for categories, sids in by_categories.items()
+            for p in parts
         ),
     )
-    return removed
+    return sum(len(p.subject_ids) for p in parts), removed
 
 
-def _load_batch(session: Session, parts: list[list[str]]) -> None:
-    """Put the batch's subject ids in the connection's batch table, part by part."""
+def _act(session: Session, step: Step, part: Part, as_of: date, now: datetime) -> None:
+    """The step's statements for the subjects of one part."""
+    categories, ids = part.categories, {"part": part.index}
+    record = [c for c in categories if c in step.record_categories]
+    if record:
+        rows = [values_t.c.subject_id.in_(_IN_PART), values_t.c.category.in_(record)]
+        if step.rule.anchor == "collected_at":
+            cutoff = latest_anchor(as_of, step.months)
+            rows.append(values_t.c.collected_at <= datetime.combine(cutoff, time.max))
+        _archive_or_remove(session, step, values_t, rows, ids, now)
+    if step.connections in categories:
+        session.execute(delete(connections_t).where(connections_t.c.subject_id.in_(_IN_PART)), ids)
+    if step.payments in categories:
+        rows = [payments_t.c.subject_id.in_(_IN_PART)]
+        if step.rule.unless == "retain_consent":
+            rows.append(payments_t.c.retain_consent == false())
+        _archive_or_remove(session, step, payments_t, rows, ids, now)
+
+
+def _archive_or_remove(
+    session: Session, step: Step, table: Table, rows: list, ids: dict, now: datetime
+) -> None:
+    if step.action == "archive":
+        session.execute(
+            update(table).where(*rows, table.c.archived_at.is_(None)).values(archived_at=now),
+            ids,
+        )
+    else:
+        session.execute(delete(table).where(*rows), ids)
+
+
+def _load_batch(session: Session, parts: list[Part]) -> None:
+    """Put the batch's subjects in the connection's batch table, part by part."""
     connection = session.connection()
     batch_t.create(connection, checkfirst=True)
     connection.execute(delete(batch_t))
     bulk_insert(
         connection,
         batch_t,
-        ("subject_id", "part"),
-        [(sid, part) for part, sids in enumerate(parts) for sid in sids],
+        ("subject_id", "part", "emptied"),
+        [(sid, p.index, False) for p in parts for sid in p.subject_ids],
     )
+
+
+def _still_due(session: Session, step: Step, parts: list[Part], as_of: date) -> list[Part]:
+    """The parts without the subjects no longer due now that the writer lock is held (a new
+    contact moved their anchor, or they are gone), which leave the batch table too."""
+    if step.rule.anchor == "collected_at":
+        return parts  # the statements themselves touch only values collected long enough ago
+    anchor = subjects_t.c[step.rule.anchor]
+    stale = set(
+        session.scalars(
+            _IN_BATCH.where(
+                ~exists().where(
+                    subjects_t.c.id == batch_t.c.subject_id,
+                    anchor <= latest_anchor(as_of, step.months),
+                )
+            )
+        )
+    )
+    if not stale:
+        return parts
+    session.execute(delete(batch_t).where(batch_t.c.subject_id.in_(stale)))
+    for part in parts:
+        part.subject_ids = [sid for sid in part.subject_ids if sid not in stale]
+    return [part for part in parts if part.subject_ids]
 
 
 def _country_field(policy: Policy) -> tuple[str, str] | None:
@@ -292,20 +331,21 @@ def _remove_emptied(session: Session) -> int:
     """Subjects of the batch left with no personal data go entirely, data key first: the row
     that named them (external id, exact dates) would otherwise still link back to them."""
     holds_t = LegalHold.__table__
-    emptied = session.scalars(
-        select(subjects_t.c.id).where(
-            subjects_t.c.id.in_(_IN_BATCH),
-            ~exists().where(values_t.c.subject_id == subjects_t.c.id),
-            ~exists().where(connections_t.c.subject_id == subjects_t.c.id),
-            ~exists().where(payments_t.c.subject_id == subjects_t.c.id),
-            ~exists().where(
-                holds_t.c.subject_id == subjects_t.c.id, holds_t.c.released_at.is_(None)
-            ),
+    of_batch = batch_t.c.subject_id
+    emptied = session.execute(
+        update(batch_t)
+        .where(
+            exists().where(subjects_t.c.id == of_batch),
+            ~exists().where(values_t.c.subject_id == of_batch),
+            ~exists().where(connections_t.c.subject_id == of_batch),
+            ~exists().where(payments_t.c.subject_id == of_batch),
+            ~exists().where(holds_t.c.subject_id == of_batch, holds_t.c.released_at.is_(None)),
         )
-    ).all()
+        .values(emptied=True)
+    ).rowcount
     if emptied:
-        subjects.erase(session=session, subject_ids=emptied)
-    return len(emptied)
+        subjects.erase(session=session, subject_ids=_IN_BATCH.where(batch_t.c.emptied))
+    return emptied
 
 
 def place_hold(

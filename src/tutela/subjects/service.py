@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from tutela.crypto.cipher import SubjectCipher
@@ -361,18 +361,22 @@ def erase_categories(
         session.execute(delete(model).where(model.subject_id == subject_id))
 
 
-def erase(*, session: Session, subject_ids: Sequence[str]) -> None:
+def erase(*, session: Session, subject_ids: Sequence[str] | Select) -> None:
     """Delete every row of these subjects, data keys included (crypto-shredding), set-based.
 
-    Every table whose `subject_id` refers to a subject is emptied of them: a table added
-    later is covered without touching this function. Rights requests keep no such reference
-    and stay, as the proof that they were answered.
+    The subjects are given as ids or, for thousands of them, as a query selecting their ids
+    (which then no statement has to carry). Every table whose `subject_id` refers to a
+    subject is emptied of them: a table added later is covered without touching this
+    function. Rights requests keep no such reference and stay, as the proof that they were
+    answered.
     """
     import tutela.models  # noqa: F401 - every table registered before the metadata is read
 
-    ids = {"ids": list(subject_ids)}
+    among, ids = (
+        (subject_ids, {}) if isinstance(subject_ids, Select) else (_IDS, {"ids": list(subject_ids)})
+    )
     for table in reversed(Subject.metadata.sorted_tables):
         column = table.c.get("subject_id")
         if column is not None and any(fk.column.table is subjects_t for fk in column.foreign_keys):
-            session.execute(delete(table).where(column.in_(_IDS)), ids)
-    session.execute(delete(subjects_t).where(subjects_t.c.id.in_(_IDS)), ids)
+            session.execute(delete(table).where(column.in_(among)), ids)
+    session.execute(delete(subjects_t).where(subjects_t.c.id.in_(among)), ids)
