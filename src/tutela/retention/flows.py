@@ -235,6 +235,7 @@ def _act(session: Session, step: Step, part: Part, as_of: date, now: datetime) -
 def _archive_or_remove(
     session: Session, step: Step, table: Table, rows: list, ids: dict, now: datetime
 ) -> None:
+    """Archive the rows (those not archived yet), or delete them, as the step says."""
     if step.action == "archive":
         session.execute(
             update(table).where(*rows, table.c.archived_at.is_(None)).values(archived_at=now),
@@ -334,12 +335,12 @@ def _remove_emptied(session: Session) -> int:
     of_batch = batch_t.c.subject_id
     emptied = session.execute(
         update(batch_t)
-        .where(
-            exists().where(subjects_t.c.id == of_batch),
+        .where(  # most subjects keep some values: the first test settles them
             ~exists().where(values_t.c.subject_id == of_batch),
             ~exists().where(connections_t.c.subject_id == of_batch),
             ~exists().where(payments_t.c.subject_id == of_batch),
             ~exists().where(holds_t.c.subject_id == of_batch, holds_t.c.released_at.is_(None)),
+            exists().where(subjects_t.c.id == of_batch),
         )
         .values(emptied=True)
     ).rowcount
