@@ -24,6 +24,7 @@ from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.db import (
     bulk_insert,
     dates_as_text,
+    insert_ids,
     session_scope,
     transaction_apart,
     utc_naive,
@@ -114,7 +115,7 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
         detail = event.detail
         if event.subjects:
             detail = {**detail, "subjects": sorted(event.subjects)}
-            concerned += [(subject_id, seq) for subject_id in detail["subjects"]]
+            concerned.append((seq, detail["subjects"]))
         fields = (
             event.principal,
             event.action,
@@ -132,8 +133,8 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
     if rows:
         bulk_insert(session.connection(), events_t, _COLUMNS, rows)
         _MOVE_HEAD.rows(session.connection(), {"new_seq": seq, "new_hash": last})
-    if concerned:
-        bulk_insert(session.connection(), concerned_t, ("subject_id", "seq"), concerned)
+    for event_seq, subject_ids in concerned:
+        insert_ids(session.connection(), concerned_t, "subject_id", subject_ids, seq=event_seq)
     return seq
 
 

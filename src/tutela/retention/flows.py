@@ -43,7 +43,8 @@ from tutela.access.gate import Actor
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
-from tutela.db import bulk_insert, session_scope, utc_naive
+from tutela.crypto.models import DataKey
+from tutela.db import insert_ids, session_scope, utc_naive
 from tutela.policy.schema import Policy
 from tutela.prepared import fetch_literal
 from tutela.retention import service
@@ -250,12 +251,10 @@ def _load_batch(session: Session, parts: list[Part]) -> None:
     connection = session.connection()
     batch_t.create(connection, checkfirst=True)
     connection.execute(delete(batch_t))
-    bulk_insert(
-        connection,
-        batch_t,
-        ("subject_id", "part", "emptied"),
-        [(sid, p.index, False) for p in parts for sid in p.subject_ids],
-    )
+    for part in parts:
+        insert_ids(
+            connection, batch_t, "subject_id", part.subject_ids, part=part.index, emptied=False
+        )
 
 
 def _still_due(session: Session, step: Step, parts: list[Part], as_of: date) -> list[Part]:
@@ -301,6 +300,7 @@ def _count_anonymised(session: Session, policy: Policy, keyring: Keyring, step: 
         on += [country.c.category == where[0], country.c.field == where[1]]
     else:
         on.append(false())
+    keys_t = DataKey.__table__
     rows = session.execute(
         select(
             subjects_t.c.id,
@@ -308,14 +308,17 @@ def _count_anonymised(session: Session, policy: Policy, keyring: Keyring, step: 
             subjects_t.c.source,
             subjects_t.c.first_contact_at,
             country.c.ciphertext,
+            keys_t.c.wrapped,
         )
         .outerjoin(country, and_(*on))
+        .outerjoin(keys_t, keys_t.c.subject_id == subjects_t.c.id)
         .where(subjects_t.c.id.in_(_IN_BATCH))
     ).all()
-    ciphers = keyring.ciphers(session, [r.id for r in rows if r.ciphertext is not None])
     counts = Counter()
-    for sid, kind, source, first, blob in rows:
-        code = ciphers[sid].decrypt(*where, blob) if blob is not None and sid in ciphers else None
+    for sid, kind, source, first, blob, wrapped in rows:
+        code = None
+        if blob is not None and wrapped is not None:
+            code = keyring.cipher_for(sid, wrapped).decrypt(*where, blob)
         counts[
             (kind, source, code or "unknown", first.strftime("%Y-%m") if first else "unknown")
         ] += 1
