@@ -20,7 +20,6 @@ from tutela.migrations import upgrade
 __all__ = ["ADMIN", "InitReport", "initialise"]
 
 ADMIN = "admin"
-ADMIN_ROLES = ["dpo"]
 
 
 @dataclass
@@ -55,7 +54,7 @@ def initialise(ctx: Context) -> InitReport:
                 policy=ctx.policy,
                 actor=Actor.console(),
                 name=ADMIN,
-                roles=ADMIN_ROLES,
+                roles=ctx.policy.administrator_roles,
                 active_from=None,
                 active_until=None,
                 at=now(),

@@ -9,7 +9,7 @@ from tutela.outbox.models import OutboxMessage
 from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.requests.verification import Verification
 from tutela.retention.models import AnonymisedCount, LegalHold
-from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
+from tutela.subjects.models import Connection, DataLimit, Payment, PersonalValue, Subject
 
 __all__ = [
     "AccessReport",
@@ -22,6 +22,7 @@ __all__ = [
     "Connection",
     "Consent",
     "DataKey",
+    "DataLimit",
     "Disclosure",
     "LegalHold",
     "Objection",

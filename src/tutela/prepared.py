@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import JSON, Boolean, Connection, DateTime
+from sqlalchemy import JSON, Boolean, Connection, Date, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeEngine
@@ -42,6 +42,8 @@ def _converter(column_type: TypeEngine, dialect: Dialect) -> Convert:
         return None  # psycopg returns dates, booleans and JSON as Python values
     if isinstance(column_type, DateTime):
         return datetime.fromisoformat
+    if isinstance(column_type, Date):
+        return date.fromisoformat
     if isinstance(column_type, Boolean):
         return bool
     if isinstance(column_type, JSON):

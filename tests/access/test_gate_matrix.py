@@ -1,10 +1,10 @@
 """Every role x category x purpose of the bundled policy gives the decision the policy implies."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tutela.access.gate import Actor, authorize
+from tutela.access.gate import EVERY_CATEGORY, Actor, Limit, SubjectFacts, authorize
 from tutela.policy import load_policy
 
 POLICY = load_policy()
@@ -45,10 +45,11 @@ def test_decision_follows_the_policy(role, category, purpose, consented):
         policy=POLICY,
         actor=Actor("someone", (role,)),
         action="read",
-        subject_kind=spec.subject_kinds[0],
+        facts=SubjectFacts(
+            spec.subject_kinds[0], consented=frozenset({purpose} if consented else ())
+        ),
         purpose=purpose,
         categories=[category],
-        consented={purpose} if consented else set(),
         at=AT,
     )
     assert decision.granted == expected(role, category, purpose, consented)
@@ -76,10 +77,9 @@ def test_landmarks_of_the_bundled_policy(role, purpose, category, granted):
         policy=POLICY,
         actor=Actor("x", (role,)),
         action="read",
-        subject_kind="client",
+        facts=SubjectFacts("client", consented=frozenset({purpose})),
         purpose=purpose,
         categories=[category],
-        consented={purpose},
         at=AT,
     )
     assert decision.granted is granted
@@ -90,7 +90,7 @@ def test_a_purpose_for_another_kind_of_subject_is_refused():
         policy=POLICY,
         actor=Actor("x", ("customer_relations",)),
         action="read",
-        subject_kind="prospect",
+        facts=SubjectFacts("prospect"),
         purpose="support",
         at=AT,
     )
@@ -110,10 +110,8 @@ def test_an_objection_refuses_the_purposes_of_its_scope(scope, purpose):
         policy=POLICY,
         actor=Actor("x", ("marketing",)),
         action="read",
-        subject_kind="prospect",
+        facts=SubjectFacts("prospect", frozenset({purpose}), frozenset({scope})),
         purpose=purpose,
-        consented={purpose},
-        objections={scope},
         at=AT,
     )
     assert not decision.granted and f"objected to {scope}" in decision.reason
@@ -124,9 +122,8 @@ def test_an_objection_leaves_other_purposes_alone():
         policy=POLICY,
         actor=Actor("x", ("sales",)),
         action="read",
-        subject_kind="prospect",
+        facts=SubjectFacts("prospect", objections=frozenset({"prospecting", "profiling"})),
         purpose="contact_assistance",
-        objections={"prospecting", "profiling"},
         at=AT,
     )
     assert decision.granted
@@ -141,7 +138,11 @@ def test_a_principal_outside_its_active_dates_is_refused():
         active_until=until.replace(tzinfo=None),
     )
     read = dict(
-        policy=POLICY, actor=actor, action="read", subject_kind="client", purpose="rights_requests"
+        policy=POLICY,
+        actor=actor,
+        action="read",
+        facts=SubjectFacts("client"),
+        purpose="rights_requests",
     )
     assert authorize(**read, at=AT).granted
     late = authorize(**read, at=until)
@@ -155,7 +156,7 @@ def test_writes_need_a_role_that_may_use_every_category_written():
         policy=POLICY,
         actor=Actor("app", ("application",)),
         action="write",
-        subject_kind="client",
+        facts=SubjectFacts("client"),
         purpose=None,
         categories=["identification", "technical"],
         at=AT,
@@ -165,7 +166,7 @@ def test_writes_need_a_role_that_may_use_every_category_written():
         policy=POLICY,
         actor=Actor("app", ("application",)),
         action="write",
-        subject_kind="client",
+        facts=SubjectFacts("client"),
         purpose=None,
         categories=["identification", "banking"],
         at=AT,
@@ -179,29 +180,100 @@ def test_standing_is_skipped_only_where_it_cannot_change_a_decision(purpose):
 
     if depends_on_standing(POLICY, purpose):
         return
-    everything = {"consented": set(POLICY.purpose_ids), "objections": {"prospecting", "profiling"}}
+    kind = POLICY.purpose(purpose).subject_kinds[0]
+    scopes = frozenset(o.id for o in POLICY.objections)
+    everything = SubjectFacts(kind, frozenset(POLICY.purpose_ids), scopes)
     for role in POLICY.recipients:
         read = dict(
-            policy=POLICY,
-            actor=Actor("x", (role.id,)),
-            action="read",
-            subject_kind=POLICY.purpose(purpose).subject_kinds[0],
-            purpose=purpose,
-            at=AT,
+            policy=POLICY, actor=Actor("x", (role.id,)), action="read", purpose=purpose, at=AT
         )
-        assert authorize(**read) == authorize(**read, **everything)
+        assert authorize(**read, facts=SubjectFacts(kind)) == authorize(**read, facts=everything)
 
 
-def test_a_restricted_subject_serves_only_legal_claims_and_obligations():
-    for purpose in POLICY.purposes:
-        decision = authorize(
-            policy=POLICY,
-            actor=Actor("x", None),
-            action="read",
-            subject_kind=purpose.subject_kinds[0],
-            purpose=purpose.id,
-            consented={purpose.id},
-            restricted=True,
-            at=AT,
-        )
-        assert decision.granted == purpose.archive, purpose.id
+def _read_everything(purpose, facts, categories=None):
+    return authorize(
+        policy=POLICY,
+        actor=Actor("x", None),
+        action="read",
+        facts=facts,
+        purpose=purpose.id,
+        categories=categories,
+        at=AT,
+    )
+
+
+@pytest.mark.parametrize("purpose", POLICY.purposes, ids=lambda p: p.id)
+def test_a_restriction_leaves_legal_obligations_claims_and_the_persons_rights(purpose):
+    """Art. 18(2): storage, legal claims, legal obligations and the person's own rights."""
+    facts = SubjectFacts(
+        purpose.subject_kinds[0],
+        consented=frozenset({purpose.id}),
+        limits={EVERY_CATEGORY: (Limit("restriction"),)},
+    )
+    decision = _read_everything(purpose, facts)
+    survives = purpose.erasure_exception is not None or purpose.id == "rights_requests"
+    assert decision.granted == survives, purpose.id
+    if not survives:
+        assert "restricted" in decision.reason
+    assert {"accounting_billing", "rights_requests", "debt_disputes"} <= {
+        p.id for p in POLICY.purposes if p.erasure_exception or p.id == "rights_requests"
+    }
+
+
+@pytest.mark.parametrize("purpose", POLICY.purposes, ids=lambda p: p.id)
+def test_what_an_erasure_kept_serves_only_its_grounds(purpose):
+    """Kept for a legal obligation: only the purposes of that ground (and the person's
+    rights) read it; every other purpose is refused that category."""
+    kept = {"identification": (Limit("erasure", ("legal_obligation",)),)}
+    facts = SubjectFacts("client", consented=frozenset({purpose.id}), limits=kept)
+    decision = authorize(
+        policy=POLICY,
+        actor=Actor("x", None),
+        action="read",
+        facts=facts,
+        purpose=purpose.id,
+        categories=["identification"],
+        at=AT,
+    )
+    if "identification" not in purpose.categories or "client" not in purpose.subject_kinds:
+        assert not decision.granted
+        return
+    grounds = purpose.erasure_exception == "legal_obligation" or purpose.id == "rights_requests"
+    assert decision.granted == grounds, purpose.id
+    if not grounds:
+        assert "kept after an erasure request only for" in decision.reason
+
+
+def test_a_running_contract_ground_ends_with_the_contract():
+    kept = {"identification": (Limit("erasure", ("contract", "legal_obligation")),)}
+    running = SubjectFacts(
+        "client", limits=kept, lifecycle={"subscription_started_at": date(2024, 1, 1)}
+    )
+    support = POLICY.purpose("support")
+    assert _read_everything(support, running, ["identification"]).granted
+    ended = SubjectFacts(
+        "client",
+        limits=kept,
+        lifecycle={
+            "subscription_started_at": date(2024, 1, 1),
+            "subscription_ended_at": date(2026, 1, 1),
+        },
+    )
+    refused = _read_everything(support, ended, ["identification"])
+    assert not refused.granted and "only for" in refused.reason
+    billing = POLICY.purpose("accounting_billing")
+    assert _read_everything(billing, ended, ["identification"]).granted
+
+
+@pytest.mark.parametrize("purpose", POLICY.purposes, ids=lambda p: p.id)
+def test_from_a_recorded_death_prospecting_and_profiling_are_refused(purpose):
+    kind = purpose.subject_kinds[0]
+    everything = frozenset(POLICY.purpose_ids)
+    dead = SubjectFacts(kind, everything, lifecycle={"date_of_death": date(2026, 11, 1)})
+    decision = _read_everything(purpose, dead)
+    closed = bool(set(purpose.objection_scopes) & {"prospecting", "profiling"})
+    assert decision.granted == (not closed), purpose.id
+    if closed:
+        assert "died on 2026-11-01" in decision.reason
+    alive = SubjectFacts(kind, everything, lifecycle={"date_of_death": date(2026, 12, 1)})
+    assert _read_everything(purpose, alive).granted  # a death recorded for a later day

@@ -10,14 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tutela.access.service import create_principal, issue_key
 from tutela.api import create_app
 from tutela.audit import service as audit_service
 from tutela.clock import now
-from tutela.db import session_scope
-from tutela.subjects.models import Subject
+from tutela.db import session_scope, utc_naive
+from tutela.subjects.models import DataLimit, Subject
 
 
 @pytest.fixture
@@ -267,8 +267,19 @@ def test_a_subject_restricted_while_its_read_is_audited_is_not_disclosed(
         record_event(session, policy, at, *events)
         if events[0].outcome == "allowed":
             with session_scope(env.ctx.engine) as other:
-                other.execute(update(Subject).values(restricted_at=now()))
+                (subject_id,) = other.execute(select(Subject.id)).one()
+                other.add(
+                    DataLimit(
+                        subject_id=subject_id,
+                        category="*",
+                        basis="restriction",
+                        grounds=[],
+                        since=utc_naive(now()),
+                    )
+                )
+                other.execute(update(Subject).values(limited_at=utc_naive(now())))
 
     monkeypatch.setattr(audit_service, "log_apart", and_meanwhile_a_restriction)
-    read = client.get("/subjects/crm-42", params={"purpose": "rights_requests"})
+    sales = {"Authorization": f"Bearer {key_for(env, 'sam', ['sales'])}"}
+    read = client.get("/subjects/crm-42", params={"purpose": "contact_assistance"}, headers=sales)
     assert read.status_code == 403 and "restricted" in read.json()["detail"]

@@ -310,3 +310,18 @@ def test_a_contact_arriving_after_the_plan_keeps_the_person(population, monkeypa
     with session_scope(population.ctx.engine, write=False) as session:
         stale_id = service.find(session=session, external_id="p-stale").id
         assert not [e.action for e in audit.events(session, subject_id=stale_id)]
+
+
+@pytest.mark.parametrize("kind", ["prospect", "client"])
+def test_cookies_go_13_months_after_they_were_placed_whatever_the_kind(env, kind):
+    """§9: cookies 13 months, for everyone (a prospect's were once kept 36 months)."""
+    record = person(f"{kind}-cookie", kind, last_contact_at="2026-01-01")
+    if kind == "client":
+        record["lifecycle"]["subscription_started_at"] = "2020-01-01"
+    record["cookies"] = {"cookie_id": "c-123", "set_at": "2025-01-10"}
+    record["collected_at"] = "2025-01-10T08:00:00Z"
+    store(env, record)
+    run(env, as_of=date(2026, 2, 9))
+    assert "cookies" in categories_of(env, f"{kind}-cookie")
+    run(env, as_of=date(2026, 2, 10))
+    assert categories_of(env, f"{kind}-cookie") == {"identification"}

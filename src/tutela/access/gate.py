@@ -1,22 +1,34 @@
-"""The single authorisation gate: principal x subject x categories x purpose -> decision.
+"""The single authorisation gate: principal x subject facts x categories x purpose -> decision.
 
 Every read or write of personal data asks `authorize` first and touches only what it allows.
 A decision carries its reasons, so that a refusal explains itself and is audited as such.
+It is a pure function of the policy, the facts about the person and the moment.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from tutela.db import utc_naive
 from tutela.errors import Denied
 from tutela.policy.schema import Policy
 
-__all__ = ["Actor", "Decision", "authorize", "depends_on_standing", "require_purpose"]
+__all__ = [
+    "EVERY_CATEGORY",
+    "Actor",
+    "Decision",
+    "Limit",
+    "SubjectFacts",
+    "authorize",
+    "depends_on_standing",
+    "require_purpose",
+]
+
+EVERY_CATEGORY = "*"  # a limit on this key covers every category of the person
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,32 @@ class Actor:
         if self.active_until and moment >= self.active_until:
             return f"principal '{self.name}' left on {self.active_until:%Y-%m-%d %H:%M}"
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """Some of a person's data serves only some grounds: a restriction (Art. 18), or what an
+    erasure request kept (`grounds`: legal_obligation, legal_claims, contract, hold:PURPOSE)."""
+
+    basis: Literal["restriction", "erasure"]
+    grounds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectFacts:
+    """What the gate needs to know of the person: their kind, the purposes they consented
+    to, the scopes they objected to, the limits on their data (by category, or
+    `EVERY_CATEGORY`), and their lifecycle dates (a running contract, a date of death)."""
+
+    kind: str
+    consented: frozenset[str] = frozenset()
+    objections: frozenset[str] = frozenset()
+    limits: Mapping[str, tuple[Limit, ...]] = field(default_factory=dict)
+    lifecycle: Mapping[str, date | None] = field(default_factory=dict)
+
+    @property
+    def died_on(self) -> date | None:
+        return self.lifecycle.get("date_of_death")
 
 
 @dataclass(frozen=True)
@@ -65,19 +103,16 @@ def authorize(
     policy: Policy,
     actor: Actor,
     action: Literal["read", "write"],
-    subject_kind: str,
+    facts: SubjectFacts,
     purpose: str | None,
     categories: Sequence[str] | None = None,
-    consented: Collection[str] = (),
-    objections: Collection[str] = (),
-    restricted: bool = False,
     at: datetime,
 ) -> Decision:
     """Decide which of `categories` the actor may read for `purpose`, or write.
 
-    Reads default to every category the purpose uses; a restricted subject's data serves only
-    `archive` purposes (legal claims and obligations). `consented` are the purposes the
-    subject holds an active consent for; `objections` the scopes the subject objected to.
+    Reads default to every category the purpose uses. A purpose an objection covers is
+    refused, and so, from a recorded death, are the purposes the policy closes then; a
+    category under a limit serves only the purposes of its grounds.
     """
     inactive = actor.inactive_reason(at)
     if inactive:
@@ -87,29 +122,18 @@ def authorize(
     spec = policy.purpose(purpose) if purpose else None
     if spec is None:
         return Decision(purpose, (), reason=f"unknown purpose '{purpose}'")
-    if subject_kind not in spec.subject_kinds:
-        return Decision(
-            purpose, (), reason=f"purpose '{purpose}' does not apply to a {subject_kind}"
-        )
-    if restricted and not spec.archive:
-        return Decision(
-            purpose,
-            (),
-            reason="processing of the subject's data is restricted: only legal claims and "
-            "obligations may use it",
-        )
-    objected = sorted(set(spec.objection_scopes) & set(objections))
-    if objected:
-        return Decision(
-            purpose, (), reason=f"the subject objected to {objected[0]}, which covers '{purpose}'"
-        )
-    if spec.legal_basis == "consent" and purpose not in consented:
+    if facts.kind not in spec.subject_kinds:
+        return Decision(purpose, (), reason=f"purpose '{purpose}' does not apply to a {facts.kind}")
+    refused = _refused_purpose(policy, facts, purpose, spec.objection_scopes, at)
+    if refused:
+        return Decision(purpose, (), reason=refused)
+    if spec.legal_basis == "consent" and purpose not in facts.consented:
         return Decision(
             purpose,
             (),
             reason=f"purpose '{purpose}' rests on consent and the subject has no active consent",
         )
-    granted = _granted(policy, actor.roles, purpose)
+    granted = policy.granted(actor.roles, purpose)
     allowed, withheld = [], {}
     for category in categories or spec.categories:
         if policy.category(category) is None:
@@ -118,19 +142,53 @@ def authorize(
             withheld[category] = f"not used by purpose '{purpose}'"
         elif granted is not None and category not in granted:
             withheld[category] = f"no role of the principal may use it for '{purpose}'"
+        elif limited := _limited(policy, facts, category, purpose, at):
+            withheld[category] = limited
         else:
             allowed.append(category)
-    archive = spec.archive and (
-        actor.roles is None
-        or any((r := policy.recipient(role)) and r.archive_access for role in actor.roles)
-    )
+    archive = spec.archive and policy.reads_archive(actor.roles)
     return Decision(purpose, tuple(allowed), withheld, _refusal(allowed, withheld), archive)
+
+
+def _refused_purpose(
+    policy: Policy, facts: SubjectFacts, purpose: str, scopes: Sequence[str], at: datetime
+) -> str | None:
+    """Why the person's objections, or their death, refuse the purpose; None if they do not."""
+    objected = sorted(set(scopes) & facts.objections)
+    if objected:
+        return f"the subject objected to {objected[0]}, which covers '{purpose}'"
+    died_on = facts.died_on
+    closed = sorted(set(scopes) & policy.after_death_scopes)
+    if died_on is not None and died_on <= at.date() and closed:
+        return f"the subject died on {died_on}: no {closed[0]} since, which covers '{purpose}'"
+    return None
+
+
+def _limited(
+    policy: Policy, facts: SubjectFacts, category: str, purpose: str, at: datetime
+) -> str | None:
+    """Why a limit on the person's data keeps this category from the purpose, if one does."""
+    for limit in (*facts.limits.get(EVERY_CATEGORY, ()), *facts.limits.get(category, ())):
+        if limit.basis == "restriction":
+            if purpose not in policy.restriction_purposes:
+                return (
+                    "processing of the subject's data is restricted (Art. 18): only legal "
+                    "obligations, legal claims and the person's own rights may use it"
+                )
+            continue
+        serves = {policy.rights_requests.purpose}
+        for ground in limit.grounds:
+            if ground != "contract" or policy.contract_running(facts.lifecycle, at.date()):
+                serves |= policy.ground_purposes(ground, category, facts.kind)
+        if purpose not in serves:
+            return "kept after an erasure request only for: " + ", ".join(sorted(serves))
+    return None
 
 
 def require_purpose(policy: Policy, actor: Actor, purpose: str) -> None:
     """Denied unless one of the actor's roles is granted `purpose` (the operator always is):
     for work that serves one purpose on everything held, such as answering a rights request."""
-    granted = _granted(policy, actor.roles, purpose)
+    granted = policy.granted(actor.roles, purpose)
     if granted is not None and not granted:
         raise Denied(f"no role of the principal is granted '{purpose}'")
 
@@ -146,7 +204,7 @@ def _write(
     policy: Policy, actor: Actor, purpose: str | None, categories: Sequence[str]
 ) -> Decision:
     """A principal may collect a category that one of its roles may use for some purpose."""
-    granted = _granted(policy, actor.roles, None)
+    granted = policy.granted(actor.roles, None)
     allowed, withheld = [], {}
     for category in categories:
         if granted is not None and category not in granted:
@@ -165,16 +223,3 @@ def _refusal(allowed: Sequence[str], withheld: dict[str, str]) -> str:
     return (
         "; ".join(f"{category}: {why}" for category, why in withheld.items()) or "nothing asked for"
     )
-
-
-def _granted(policy: Policy, roles: Sequence[str] | None, purpose: str | None) -> set[str] | None:
-    """Categories the roles are granted for `purpose` (any purpose when None); None: no limit."""
-    if roles is None:
-        return None
-    granted: set[str] = set()
-    for role in roles:
-        recipient = policy.recipient(role)
-        for grant in recipient.grants if recipient else ():
-            if purpose is None or purpose in grant.purposes:
-                granted.update(grant.categories)
-    return granted

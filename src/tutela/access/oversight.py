@@ -19,7 +19,6 @@ from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.schema import Policy
 
 __all__ = [
-    "UNUSED_AFTER_DAYS",
     "file_report",
     "list_disclosures",
     "list_reports",
@@ -27,8 +26,6 @@ __all__ = [
     "resolve_report",
     "review",
 ]
-
-UNUSED_AFTER_DAYS = 90
 
 
 def _known_categories(policy: Policy, categories: Sequence[str]) -> list[str]:
@@ -138,22 +135,13 @@ def list_reports(
     ]
 
 
-def _reach(policy: Policy, roles: Sequence[str]) -> dict[str, list[str]]:
-    """Purpose -> categories the roles may use for it."""
-    reach: dict[str, set[str]] = {}
-    for role in roles:
-        recipient = policy.recipient(role)
-        for grant in recipient.grants if recipient else ():
-            for purpose in grant.purposes:
-                reach.setdefault(purpose, set()).update(grant.categories)
-    return {purpose: sorted(categories) for purpose, categories in sorted(reach.items())}
-
-
 def review(*, session: Session, policy: Policy, at: datetime) -> list[dict[str, Any]]:
     """Each principal's roles, reach and last use, with what needs the DPO's attention:
-    principals past their departure date that still hold keys, and grants unused for 90 days."""
+    principals past their departure date that still hold keys, and grants no read used for the
+    policy's `access_review.unused_after_days`."""
     moment = utc_naive(at)
-    since = moment - timedelta(days=UNUSED_AFTER_DAYS)
+    unused_days = policy.access_review.unused_after_days
+    since = moment - timedelta(days=unused_days)
     last_use = dict(
         session.execute(
             select(AuditEvent.principal, func.max(AuditEvent.at)).group_by(AuditEvent.principal)
@@ -171,7 +159,7 @@ def review(*, session: Session, policy: Policy, at: datetime) -> list[dict[str, 
         recent_purposes.setdefault(name, set()).add(purpose)
     rows = []
     for principal in list_principals(session=session):
-        reach = _reach(policy, principal.roles)
+        reach = {p: sorted(c) for p, c in policy.reach(principal.roles).items()}
         keys = active_key_count(session=session, principal=principal)
         flags = []
         departed = principal.active_until is not None and principal.active_until <= moment
@@ -179,7 +167,7 @@ def review(*, session: Session, policy: Policy, at: datetime) -> list[dict[str, 
             flags.append(f"departed on {principal.active_until:%Y-%m-%d} but holds {keys} key(s)")
         unused = [p for p in reach if p not in recent_purposes.get(principal.name, set())]
         if unused and principal.created_at <= since:
-            flags.append(f"grants unused for {UNUSED_AFTER_DAYS} days: {', '.join(unused)}")
+            flags.append(f"grants unused for {unused_days} days: {', '.join(unused)}")
         rows.append(
             {
                 "name": principal.name,

@@ -73,7 +73,7 @@ def withdraw(
 @app.command("object")
 def object_(
     external_id: ExternalId,
-    scope: Annotated[str, typer.Option(help="prospecting or profiling.")],
+    scope: Annotated[str, typer.Option(help="An objection scope of the policy (prospecting...).")],
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -59,8 +59,8 @@ def withdraw(
 def object_to(
     *, session: Session, policy: Policy, actor: Actor, subject: Subject, scope: str, at: datetime
 ) -> None:
-    service.object_to(session=session, subject_id=subject.id, scope=scope, at=at)
-    if scope == "prospecting":  # bought or researched data must not bring them back (§5.3)
+    service.object_to(session=session, policy=policy, subject_id=subject.id, scope=scope, at=at)
+    if scope in policy.suppressing_scopes:  # bought or researched data must not bring them back
         service.suppress(session=session, subject_id=subject.id, reason="objection", at=at)
     audit.log(
         session,

@@ -92,9 +92,12 @@ def withdraw(*, session: Session, subject_id: str, purpose: str, at: datetime) -
     return result.rowcount
 
 
-def object_to(*, session: Session, subject_id: str, scope: str, at: datetime) -> Objection:
-    if scope not in ("prospecting", "profiling"):
-        raise InvalidInput("expected prospecting or profiling", location="scope")
+def object_to(
+    *, session: Session, policy: Policy, subject_id: str, scope: str, at: datetime
+) -> Objection:
+    if policy.objection(scope) is None:
+        known = ", ".join(o.id for o in policy.objections)
+        raise InvalidInput(f"unknown objection scope; expected one of: {known}", location="scope")
     objection = Objection(subject_id=subject_id, scope=scope, made_at=utc_naive(at))
     session.add(objection)
     session.flush()

@@ -1,285 +1,53 @@
 """The policy file's shape. Everything Tutela decides is derived from a validated `Policy`.
 
 Shape errors come from pydantic; cross-references (a purpose naming an unknown category...)
-are checked by `Policy` itself so that the error names the exact key path.
+are checked by `Policy` itself so that the error names the exact key path. The questions
+every domain asks of the policy (what may these roles reach? which categories does a hold
+cover? is this contract running?) are methods of `Policy`, answered in one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = [
-    "Anchor",
-    "Assumption",
-    "Authority",
-    "Category",
-    "Contact",
-    "Controller",
-    "DataField",
-    "Form",
-    "FormField",
-    "Grant",
-    "LegalBasis",
-    "ObjectionScope",
-    "Policy",
-    "Purpose",
-    "Recipient",
-    "RetentionRule",
-    "SecurityMeasure",
-    "Source",
-    "SubjectKind",
-    "Subprocessor",
-]
+from tutela.policy.sections import (
+    AccessReview,
+    Assumption,
+    Authority,
+    Category,
+    Contact,
+    Controller,
+    Form,
+    ObjectionScope,
+    Purpose,
+    Recipient,
+    RetentionRule,
+    RightsRequests,
+    SecurityMeasure,
+    Source,
+    SubjectKind,
+    Subprocessor,
+)
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-
-LegalBasis = Literal[
-    "consent",  # Art. 6(1)(a)
-    "contract",  # Art. 6(1)(b)
-    "legal_obligation",  # Art. 6(1)(c)
-    "vital_interests",  # Art. 6(1)(d)
-    "public_task",  # Art. 6(1)(e)
-    "legitimate_interests",  # Art. 6(1)(f)
-]
-
-ObjectionScope = Literal["prospecting", "profiling"]
-
-FieldType = Literal["string", "email", "phone", "date", "number", "boolean", "ip", "country"]
-
-# Lifecycle dates of a subject (or of one of its records) a retention period can start from.
-Anchor = Literal[
-    "first_contact_at",
-    "last_contact_at",
-    "subscription_started_at",
-    "subscription_ended_at",
-    "last_connection_at",
-    "last_transaction_at",
-    "collected_at",
-    "date_of_death",
-]
+__all__ = ["Policy", "PolicyReferenceError"]
 
 
-class _Strict(BaseModel):
+class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class Contact(_Strict):
-    name: str
-    organisation: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address: str | None = None
-
-
-class Controller(_Strict):
-    name: str
-    legal_name: str | None = None
-    address: str
-    email: str
-    websites: list[str] = []
-    country: str
-    default_calling_code: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}$")] = Field(
-        description="Calling code given to national phone numbers (leading 0) before indexing."
-    )
-
-
-class Authority(_Strict):
-    name: str
-    complaint_service: str
-    address: str
-    phone: str | None = None
-    website: str | None = None
-
-
-class RepeatedRequests(_Strict):
-    """When one person's requests of one type come often enough to show the DPO (§10: the
-    right of access may not be used on a regular basis only to disrupt). A flag, never a
-    refusal: the DPO decides."""
-
-    within_days: int = Field(gt=0)
-    more_than: int = Field(ge=1, description="earlier requests of the same type in the window")
-
-
-class RightsRequests(_Strict):
-    repeated: RepeatedRequests
-
-
-class SubjectKind(_Strict):
-    id: Identifier
-    name: str
-    description: str
-    can_become: list[Identifier] = Field(
-        [], description="Kinds this kind may turn into (a prospect becomes a client)."
-    )
-    suppress_on_erasure: bool = Field(
-        False,
-        description="An erased person of this kind is put on the suppression list, so that "
-        "purchased or researched data does not bring them back (§5.3).",
-    )
-
-
-class DataField(_Strict):
-    id: Identifier
-    type: FieldType = "string"
-    description: str = ""
-    blind_index: bool = Field(False, description="Searchable through a keyed blind index.")
-    substantial: bool = Field(
-        False, description="Civil status, identity or contact detail: rectifiable (§11)."
-    )
-
-
-class Category(_Strict):
-    id: Identifier
-    name: str
-    description: str
-    fields: list[DataField] = Field(min_length=1)
-    storage: Literal["record", "connections", "payments"] = Field(
-        "record",
-        description="record: one value per field per subject; connections/payments: "
-        "time-stamped records of their own.",
-    )
-    enriched: bool = Field(False, description="Derived by the company (§18), not collected.")
-    dpv: str | None = None
-    fides: str | None = None
-
-    def field(self, field_id: str) -> DataField | None:
-        return next((f for f in self.fields if f.id == field_id), None)
-
-
-class Source(_Strict):
-    id: Identifier
-    name: str
-    description: str
-    provided_by_subject: bool = Field(
-        description="Whether data from this source is, by default, given by the person themselves."
-    )
-    form: Identifier | None = Field(None, description="The collection form behind this source.")
-
-
-class FormField(_Strict):
-    field: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
-    mandatory: bool = False
-
-    @property
-    def category(self) -> str:
-        return self.field.split(".", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.field.split(".", 1)[1]
-
-
-class Form(_Strict):
-    id: Identifier
-    name: str
-    fields: list[FormField] = Field(min_length=1)
-    consequence_if_missing: str = Field(
-        description="What the person is told happens when a mandatory field is left empty (§17)."
-    )
-
-    @property
-    def mandatory(self) -> list[FormField]:
-        return [f for f in self.fields if f.mandatory]
-
-
-class Purpose(_Strict):
-    id: Identifier
-    name: str
-    description: str = ""
-    legal_basis: LegalBasis
-    categories: list[Identifier] = Field(min_length=1)
-    subject_kinds: list[Identifier] = Field(min_length=1)
-    archive: bool = Field(
-        False, description="May read the intermediate archive (legal claims and obligations)."
-    )
-    erasure_exception: bool = Field(
-        False,
-        description="Data this purpose uses is kept despite an erasure request: a legal "
-        "obligation or legal claims (GDPR Art. 17(3)(b), (e)).",
-    )
-    objection_scopes: list[ObjectionScope] = Field(
-        [],
-        description="An objection of one of these scopes refuses the purpose (§12, §15): "
-        "prospecting (direct marketing) or profiling.",
-    )
-    policy_section: str | None = None
-    dpv: str | None = None
-    fides: str | None = None
-
-
-class Grant(_Strict):
-    purposes: list[Identifier] = Field(min_length=1)
-    categories: list[Identifier] = Field(min_length=1)
-
-
-class Recipient(_Strict):
-    """A role: an internal team or an external organisation that may receive data (§8)."""
-
-    id: Identifier
-    name: str
-    kind: Literal["internal", "external"]
-    description: str = ""
-    grants: list[Grant] = []
-    archive_access: bool = False
-    oversight: bool = Field(
-        False, description="Sees the DPO's registers: access reports, disclosures, the trail."
-    )
-
-
-class Subprocessor(_Strict):
-    id: Identifier
-    name: str
-    service: str
-    location: str
-    categories: list[Identifier] = []
-    purposes: list[Identifier] = []
-    guarantees: str = ""
-
-
-class RetentionRule(_Strict):
-    """How long one category of one kind of subject is kept, from which date, and what then."""
-
-    id: Identifier
-    description: str
-    categories: list[Identifier] = Field(min_length=1)
-    subject_kinds: list[Identifier] = Field(min_length=1)
-    anchor: Anchor
-    active_months: int = Field(ge=0, description="Months kept in the active base after the anchor.")
-    archive_months: int = Field(
-        0, ge=0, description="Months then kept in the intermediate archive (0: no archive)."
-    )
-    then: Literal["delete", "anonymise"]
-    unless: Literal["retain_consent"] | None = Field(
-        None, description="A record-level agreement that suspends this rule (§9 banking data)."
-    )
-    policy_section: str | None = None
-    assumption: Identifier | None = None
-
-
-class SecurityMeasure(_Strict):
-    id: Identifier
-    description: str
-    implemented_by: str
-
-
-class Assumption(_Strict):
-    """A value the seed policy leaves open, chosen and named so that a user can change it."""
-
-    id: Identifier
-    text: str
-
-
-class Policy(_Strict):
     version: str
     effective_from: date
     controller: Controller
     dpo: Contact
     supervisory_authority: Authority
     rights_requests: RightsRequests
+    objections: list[ObjectionScope] = []
+    access_review: AccessReview
     subject_kinds: list[SubjectKind] = Field(min_length=1)
     categories: list[Category] = Field(min_length=1)
     sources: list[Source] = Field(min_length=1)
@@ -301,9 +69,10 @@ class Policy(_Strict):
     @cached_property
     def _by_id(self) -> dict[str, dict[str, Any]]:
         """Each section by id: the gate looks these up on every request."""
+        sections = ("categories", "purposes", "sources", "forms", "recipients", "subject_kinds")
         return {
             section: {item.id: item for item in getattr(self, section)}
-            for section in ("categories", "purposes", "sources", "forms", "recipients")
+            for section in (*sections, "objections")
         }
 
     def category(self, category_id: str) -> Category | None:
@@ -321,6 +90,12 @@ class Policy(_Strict):
     def recipient(self, recipient_id: str) -> Recipient | None:
         return self._by_id["recipients"].get(recipient_id)
 
+    def subject_kind(self, kind_id: str) -> SubjectKind | None:
+        return self._by_id["subject_kinds"].get(kind_id)
+
+    def objection(self, scope_id: str) -> ObjectionScope | None:
+        return self._by_id["objections"].get(scope_id)
+
     @property
     def kind_ids(self) -> list[str]:
         return [k.id for k in self.subject_kinds]
@@ -328,6 +103,101 @@ class Policy(_Strict):
     @property
     def purpose_ids(self) -> list[str]:
         return [p.id for p in self.purposes]
+
+    # What roles reach ----------------------------------------------------------------------
+
+    def reach(self, roles: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Purpose -> the categories the roles are granted for it."""
+        reach: dict[str, set[str]] = {}
+        for role in roles:
+            recipient = self.recipient(role)
+            for grant in recipient.grants if recipient else ():
+                for purpose in grant.purposes:
+                    reach.setdefault(purpose, set()).update(grant.categories)
+        return {purpose: frozenset(categories) for purpose, categories in sorted(reach.items())}
+
+    def granted(self, roles: Sequence[str] | None, purpose: str | None) -> frozenset[str] | None:
+        """Categories the roles are granted for `purpose` (for any purpose when None); None
+        for the operator at the console, whom no grant limits."""
+        if roles is None:
+            return None
+        reach = self.reach(roles)
+        if purpose is not None:
+            return reach.get(purpose, frozenset())
+        return frozenset().union(*reach.values())
+
+    def reads_archive(self, roles: Sequence[str] | None) -> bool:
+        """Whether the roles may read the intermediate archive (for archive purposes)."""
+        return roles is None or any(
+            (r := self.recipient(role)) is not None and r.archive_access for role in roles
+        )
+
+    def has_oversight(self, roles: Sequence[str] | None) -> bool:
+        return roles is None or any(
+            (r := self.recipient(role)) is not None and r.oversight for role in roles
+        )
+
+    @property
+    def administrator_roles(self) -> list[str]:
+        return [r.id for r in self.recipients if r.administrator]
+
+    def steers_requests(self, roles: Sequence[str] | None) -> bool:
+        """Whether the roles may steer rights requests: they are granted the rights purpose."""
+        granted = self.granted(roles, self.rights_requests.purpose)
+        return granted is None or bool(granted)
+
+    def is_door(self, roles: Sequence[str] | None) -> bool:
+        """Whether the roles submit requests for people (and follow only those)."""
+        return roles is not None and bool(set(roles) & set(self.rights_requests.doors))
+
+    # Holds, restrictions, erasure grounds --------------------------------------------------
+
+    def hold_covers(self, categories: Collection[str]) -> frozenset[str]:
+        """The categories a legal hold covers: those it names, or every one when none."""
+        return frozenset(categories) if categories else frozenset(c.id for c in self.categories)
+
+    @cached_property
+    def restriction_purposes(self) -> frozenset[str]:
+        """What a restricted person's data may still be used for, beyond storage (Art. 18(2)):
+        legal obligations, legal claims, and the person's own rights."""
+        kept = {p.id for p in self.purposes if p.erasure_exception}
+        return frozenset({*kept, self.rights_requests.purpose})
+
+    def ground_purposes(self, ground: str, category: str, kind: str) -> frozenset[str]:
+        """The purposes data kept on `ground` may serve: those of the ground that use the
+        category for this kind of person. A ground is `legal_obligation`, `legal_claims`,
+        `contract` (a running contract) or `hold:PURPOSE` (a legal hold)."""
+        if ground.startswith("hold:"):
+            return frozenset({ground.removeprefix("hold:")})
+        return frozenset(
+            p.id
+            for p in self.purposes
+            if category in p.categories
+            and kind in p.subject_kinds
+            and (
+                p.legal_basis == "contract"
+                if ground == "contract"
+                else p.erasure_exception == ground
+            )
+        )
+
+    def contract_running(self, lifecycle: Mapping[str, date | None], on: date) -> bool:
+        """Whether the person's contract runs on `on` (started, and not yet ended)."""
+        contract = self.rights_requests.running_contract
+        started, ended = lifecycle.get(contract.started), lifecycle.get(contract.ended)
+        return started is not None and started <= on and (ended is None or ended > on)
+
+    def rules_for(self, category: str, kind: str) -> list[RetentionRule]:
+        """The retention rules that keep this category of this kind of person."""
+        return [r for r in self.retention if category in r.categories and kind in r.subject_kinds]
+
+    @cached_property
+    def suppressing_scopes(self) -> frozenset[str]:
+        return frozenset(o.id for o in self.objections if o.suppress)
+
+    @cached_property
+    def after_death_scopes(self) -> frozenset[str]:
+        return frozenset(o.id for o in self.objections if o.after_death)
 
 
 class PolicyReferenceError(ValueError):
@@ -343,7 +213,9 @@ def _check_references(policy: Policy) -> None:
     kinds = {k.id for k in policy.subject_kinds}
     categories = {c.id: c for c in policy.categories}
     purposes = {p.id for p in policy.purposes}
+    recipients = {r.id for r in policy.recipients}
     forms = {f.id for f in policy.forms}
+    scopes = {o.id for o in policy.objections}
     assumptions = {a.id for a in policy.assumptions}
 
     def expect(value: str, known: set[str] | dict, path: str, what: str) -> None:
@@ -361,6 +233,7 @@ def _check_references(policy: Policy) -> None:
         ("recipients", policy.recipients),
         ("subprocessors", policy.subprocessors),
         ("retention", policy.retention),
+        ("objections", policy.objections),
         ("assumptions", policy.assumptions),
     ):
         seen: set[str] = set()
@@ -369,6 +242,12 @@ def _check_references(policy: Policy) -> None:
                 raise PolicyReferenceError(f"{section}[{i}].id", f"duplicate id '{item.id}'")
             seen.add(item.id)
 
+    rights = policy.rights_requests
+    expect(rights.purpose, purposes, "rights_requests.purpose", "purpose")
+    for j, role in enumerate(rights.doors):
+        expect(role, recipients, f"rights_requests.doors[{j}]", "recipient")
+    for j, c in enumerate(rights.running_contract.categories):
+        expect(c, categories, f"rights_requests.running_contract.categories[{j}]", "category")
     for i, kind in enumerate(policy.subject_kinds):
         for j, other in enumerate(kind.can_become):
             expect(other, kinds, f"subject_kinds[{i}].can_become[{j}]", "subject kind")
@@ -391,6 +270,8 @@ def _check_references(policy: Policy) -> None:
             expect(c, categories, f"purposes[{i}].categories[{j}]", "category")
         for j, k in enumerate(purpose.subject_kinds):
             expect(k, kinds, f"purposes[{i}].subject_kinds[{j}]", "subject kind")
+        for j, s in enumerate(purpose.objection_scopes):
+            expect(s, scopes, f"purposes[{i}].objection_scopes[{j}]", "objection scope")
     for i, recipient in enumerate(policy.recipients):
         for g, grant in enumerate(recipient.grants):
             for j, p in enumerate(grant.purposes):

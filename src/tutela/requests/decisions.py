@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from tutela.access.gate import EVERY_CATEGORY
 from tutela.audit import service as audit
 from tutela.consent import service as consent
 from tutela.crypto.keyring import Keyring
@@ -24,6 +25,7 @@ from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.retention import service as retention
 from tutela.retention.schedule import add_months
 from tutela.subjects import service as subjects
+from tutela.subjects.models import DataLimit
 from tutela.subjects.validation import RecordRules
 from tutela.subjects.values import ValueProblem, check_value, index_form
 
@@ -189,8 +191,10 @@ def _access(session, keyring, policy, request, answer, at) -> None:
 
 
 def _objection(session, keyring, policy, request, answer, at) -> None:
-    for scope in ("prospecting", "profiling"):
-        consent.object_to(session=session, subject_id=request.subject_id, scope=scope, at=at)
+    for scope in (o.id for o in policy.objections):
+        consent.object_to(
+            session=session, policy=policy, subject_id=request.subject_id, scope=scope, at=at
+        )
     consent.suppress(session=session, subject_id=request.subject_id, reason="objection", at=at)
     covered = sorted(p.name for p in policy.purposes if p.objection_scopes)
     answer.done.append("objection to prospecting and profiling recorded")
@@ -333,7 +337,17 @@ def _restriction(session, keyring, policy, request, answer, at) -> None:
             "or ask for erasure of what the contract does not need."
         )
         return
-    subject.restricted_at = utc_naive(at)
+    session.add(
+        DataLimit(
+            subject_id=subject.id,
+            category=EVERY_CATEGORY,
+            basis="restriction",
+            grounds=[],
+            request_id=request.id,
+            since=utc_naive(at),
+        )
+    )
+    subject.limited_at = utc_naive(at)
     held = subjects.categories_held(session=session, policy=policy, subject_id=subject.id)
     answer.changed = {category: {} for category in held}
     answer.done.append("processing restricted: your data is only stored, and used for legal claims")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tutela.db import utc_naive
 from tutela.errors import Conflict, InvalidInput, NotFound
-from tutela.policy.schema import RepeatedRequests
+from tutela.policy.sections import RepeatedRequests
 from tutela.requests.deadlines import due_on, extended_due_on
 from tutela.requests.models import RightsRequest
 

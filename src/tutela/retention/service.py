@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from tutela.db import utc_naive
 from tutela.errors import InvalidInput, NotFound
-from tutela.policy.schema import Policy, RetentionRule
+from tutela.policy.schema import Policy
+from tutela.policy.sections import RetentionRule
 from tutela.retention.models import LegalHold
 from tutela.retention.schedule import add_months, latest_anchor
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject

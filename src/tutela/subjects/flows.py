@@ -14,14 +14,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from tutela.access.gate import Actor, authorize, depends_on_standing
+from tutela.access.gate import Actor, SubjectFacts, authorize
 from tutela.audit import service as audit
 from tutela.audit.service import Event
-from tutela.consent.service import standing
 from tutela.crypto.keyring import Keyring
 from tutela.errors import Denied, InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.subjects import service
+from tutela.subjects.facts import subject_facts
 from tutela.subjects.importer import ImportReport, import_file
 from tutela.subjects.schemas import SubjectView
 from tutela.subjects.validation import RecordRules, ValidRecord
@@ -45,7 +45,7 @@ def read_for_purpose(
     """What `actor` may see of one subject for `purpose`; every attempt is audited.
 
     The event is committed before anything is decrypted, and the read goes on in a fresh
-    snapshot: if the subject changed meanwhile (restricted, erased, a consent withdrawn),
+    snapshot: if the subject changed meanwhile (limited, erased, a consent withdrawn),
     the read is decided again on what is now true.
     """
     subject = service.lookup(session=session, external_id=external_id)
@@ -57,22 +57,14 @@ def read_for_purpose(
             Event(actor.name, "read", "denied", purpose=purpose, reason="unknown subject"),
         )
         raise NotFound(f"no subject with external id '{external_id}'")
-    standing_counts = depends_on_standing(policy, purpose)
-    consented, objections = (
-        standing(session=session, subject_id=subject.id, at=at)
-        if standing_counts
-        else (set(), set())
-    )
+    facts = subject_facts(session=session, policy=policy, ref=subject, purpose=purpose, at=at)
     decision = authorize(
         policy=policy,
         actor=actor,
         action="read",
-        subject_kind=subject.kind,
+        facts=facts,
         purpose=purpose,
         categories=categories,
-        consented=consented,
-        objections=objections,
-        restricted=subject.restricted_at is not None,
         at=at,
     )
     audit.log_apart(  # recorded, and committed, before anything is decrypted
@@ -91,9 +83,9 @@ def read_for_purpose(
         ),
     )
     decision.require()
-    if service.lookup(session=session, external_id=external_id) != subject or (
-        standing_counts
-        and standing(session=session, subject_id=subject.id, at=at) != (consented, objections)
+    again = service.lookup(session=session, external_id=external_id)
+    if again != subject or (
+        subject_facts(session=session, policy=policy, ref=again, purpose=purpose, at=at) != facts
     ):
         if not _again:
             reason = "the subject's data changed during the read; try again"
@@ -167,7 +159,7 @@ def write_records(
             policy=policy,
             actor=actor,
             action="write",
-            subject_kind=record.kind,
+            facts=SubjectFacts(kind=record.kind),
             purpose=None,
             categories=categories[record.external_id],
             at=at,

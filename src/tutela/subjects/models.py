@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["Connection", "Payment", "PersonalValue", "Subject"]
+__all__ = ["Connection", "DataLimit", "Payment", "PersonalValue", "Subject"]
 
 
 def _subject_fk() -> ForeignKey:
@@ -48,8 +49,9 @@ class Subject(Base):
     last_connection_at: Mapped[date | None] = mapped_column(Date)
     last_transaction_at: Mapped[date | None] = mapped_column(Date)
     date_of_death: Mapped[date | None] = mapped_column(Date)
-    # Set when processing is restricted (§13, Art. 18): then only storage and legal claims.
-    restricted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the limits on the person's data (`DataLimit`) last changed; None: no limit. Reads
+    # look the limits up only when it is set, and notice when it changed under them.
+    limited_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class PersonalValue(Base):
@@ -103,3 +105,20 @@ class Payment(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     retain_consent: Mapped[bool] = mapped_column(Boolean)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DataLimit(Base):
+    """Part of a person's data serves only some grounds: a restriction (Art. 18), or what an
+    erasure request kept, for a legal obligation, legal claims, a running contract or a legal
+    hold. `category` is a policy category, or `*` for every one."""
+
+    __tablename__ = "data_limits"
+    __table_args__ = CLUSTERED
+
+    subject_id: Mapped[str] = mapped_column(String(32), _subject_fk(), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    basis: Mapped[str] = mapped_column(String(16), primary_key=True)  # restriction, erasure
+    grounds: Mapped[list[str]] = mapped_column(JSON)
+    until: Mapped[date | None] = mapped_column(Date)  # when the rules end it; None: not known
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    since: Mapped[datetime] = mapped_column(DateTime)

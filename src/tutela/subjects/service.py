@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from tutela.access.gate import Limit
 from tutela.crypto.cipher import SubjectCipher
 from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
@@ -16,7 +17,7 @@ from tutela.db import dates_as_text, utc_naive
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.prepared import Prepared
-from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
+from tutela.subjects.models import Connection, DataLimit, Payment, PersonalValue, Subject
 from tutela.subjects.schemas import Lifecycle, SubjectSummary
 from tutela.subjects.validation import RecordRules, ValidRecord
 from tutela.subjects.values import ValueProblem, check_value, index_form
@@ -41,6 +42,7 @@ __all__ = [
     "find_by_email",
     "get",
     "get_by_id",
+    "limits_of",
     "list_summaries",
     "lookup",
     "read",
@@ -101,10 +103,17 @@ _LOOKUP = Prepared(
         subjects_t.c.external_id,
         subjects_t.c.kind,
         keys_t.c.wrapped,
-        subjects_t.c.restricted_at,
+        subjects_t.c.limited_at,
+        *(subjects_t.c[name] for name in LIFECYCLE),
     )
     .outerjoin(keys_t, keys_t.c.subject_id == subjects_t.c.id)
     .where(subjects_t.c.external_id == bindparam("external_id"))
+)
+_limits_c = DataLimit.__table__.c
+_LIMITS = Prepared(
+    select(_limits_c.category, _limits_c.basis, _limits_c.grounds).where(
+        _limits_c.subject_id == bindparam("subject_id")
+    )
 )
 _VALUES = Prepared(  # every category: a subject has a handful of values, filtered in Python
     select(
@@ -141,14 +150,23 @@ class SubjectRef(NamedTuple):
     external_id: str
     kind: str
     wrapped_key: bytes | None  # None once erased
-    restricted_at: datetime | None
+    limited_at: datetime | None  # set when some of the data is limited (`limits_of`)
+    lifecycle: dict[str, date | None]
 
 
 def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
-    """A subject's id, kind and wrapped data key, in one light query: what every read needs
-    first."""
+    """A subject's id, kind, wrapped data key and lifecycle dates, in one light query: what
+    every read needs first."""
     row = _LOOKUP.first(session.connection(), {"external_id": external_id})
-    return SubjectRef(*row) if row else None
+    return SubjectRef(*row[:5], dict(zip(LIFECYCLE, row[5:], strict=True))) if row else None
+
+
+def limits_of(*, session: Session, subject_id: str) -> dict[str, tuple[Limit, ...]]:
+    """The limits on a subject's data, by category (or `EVERY_CATEGORY`)."""
+    limits: dict[str, tuple[Limit, ...]] = {}
+    for category, basis, grounds in _LIMITS.rows(session.connection(), {"subject_id": subject_id}):
+        limits[category] = (*limits.get(category, ()), Limit(basis, tuple(grounds)))
+    return limits
 
 
 def find_by_email(

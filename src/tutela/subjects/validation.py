@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from tutela.db import utc_naive
 from tutela.errors import InvalidInput
-from tutela.policy.schema import Category, Policy
+from tutela.policy.schema import Policy
+from tutela.policy.sections import Category
 from tutela.subjects.schemas import SubjectRecord
 from tutela.subjects.values import ValueProblem, checker, index_form
 
