@@ -109,11 +109,30 @@ class Env:
         return self.url.startswith("sqlite")
 
 
+@dataclass
+class SigningPair:
+    key: Path
+    certificate: Path
+
+
+@pytest.fixture(scope="session")
+def opengdpr_pair(tmp_path_factory) -> SigningPair:
+    """One self-signed OpenGDPR key and certificate for the session: RSA keys are slow to make."""
+    from tutela.crypto.signing import create_test_pair
+
+    folder = tmp_path_factory.mktemp("opengdpr")
+    pair = SigningPair(folder / "opengdpr.key", folder / "opengdpr.pem")
+    create_test_pair(key_file=pair.key, certificate_file=pair.certificate, domain="localhost")
+    return pair
+
+
 @pytest.fixture
-def env(database_url, tmp_path, monkeypatch) -> Iterator[Env]:
+def env(database_url, tmp_path, monkeypatch, opengdpr_pair) -> Iterator[Env]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TUTELA_DATABASE_URL", database_url)
     monkeypatch.setenv("TUTELA_KEY_FILE", str(tmp_path / "tutela.key"))
+    monkeypatch.setenv("TUTELA_OPENGDPR_KEY_FILE", str(opengdpr_pair.key))
+    monkeypatch.setenv("TUTELA_OPENGDPR_CERTIFICATE_FILE", str(opengdpr_pair.certificate))
     monkeypatch.delenv("TUTELA_MASTER_KEY", raising=False)
     monkeypatch.delenv("TUTELA_POLICY_FILE", raising=False)
     get_settings.cache_clear()

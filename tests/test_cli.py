@@ -11,14 +11,24 @@ def test_init_is_safe_to_run_twice(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TUTELA_DATABASE_URL", raising=False)
     monkeypatch.delenv("TUTELA_KEY_FILE", raising=False)
+    monkeypatch.delenv("TUTELA_OPENGDPR_KEY_FILE", raising=False)
+    monkeypatch.delenv("TUTELA_OPENGDPR_CERTIFICATE_FILE", raising=False)
     first = cli("init", "--json")
     assert first.exit_code == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["key_file_created"] and report["admin_key"].startswith("tutela_")
     assert stat.S_IMODE(os.stat(tmp_path / "tutela.key").st_mode) == 0o600
     assert (tmp_path / "tutela.db").exists()
+    assert report["opengdpr_test_pair_created"]  # a self-signed pair, to try the door
+    assert stat.S_IMODE(os.stat(tmp_path / "opengdpr.key").st_mode) == 0o600
+    assert (tmp_path / "opengdpr.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
     second = json.loads(cli("init", "--json").stdout)
-    assert second == {"key_file_created": False, "keyring_created": False, "admin_key": None}
+    assert second == {
+        "key_file_created": False,
+        "keyring_created": False,
+        "admin_key": None,
+        "opengdpr_test_pair_created": False,
+    }
 
 
 def test_commands_before_init_fail_in_one_line(cli, tmp_path, monkeypatch):

@@ -14,8 +14,10 @@ from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import initialise_keyring
 from tutela.crypto.master_key import create_key_file
+from tutela.crypto.signing import create_test_pair
 from tutela.db import session_scope
 from tutela.migrations import upgrade
+from tutela.settings import Settings
 
 __all__ = ["ADMIN", "InitReport", "initialise"]
 
@@ -27,13 +29,28 @@ class InitReport:
     key_file_created: bool
     keyring_created: bool
     admin_key: str | None  # shown once, when the administrator is created
+    opengdpr_test_pair_created: bool = False
 
     def as_dict(self) -> dict:
         return {
             "key_file_created": self.key_file_created,
             "keyring_created": self.keyring_created,
             "admin_key": self.admin_key,
+            "opengdpr_test_pair_created": self.opengdpr_test_pair_created,
         }
+
+
+def _opengdpr_test_pair(settings: Settings) -> bool:
+    """A self-signed OpenGDPR key and certificate, when the settings leave both at their
+    defaults and neither file exists: enough to try the door, never for production."""
+    configured = {"opengdpr_key_file", "opengdpr_certificate_file"} & settings.model_fields_set
+    key, certificate = settings.opengdpr_key_file, settings.opengdpr_certificate_file
+    if configured or key.exists() or certificate.exists():
+        return False
+    create_test_pair(
+        key_file=key, certificate_file=certificate, domain=settings.opengdpr_domain or "localhost"
+    )
+    return True
 
 
 def initialise(ctx: Context) -> InitReport:
@@ -43,6 +60,7 @@ def initialise(ctx: Context) -> InitReport:
         create_key_file(settings.key_file)
         key_file_created = True
     master = ctx.master_key()
+    pair_created = _opengdpr_test_pair(settings)
     upgrade(ctx.engine)
     with session_scope(ctx.engine) as session:
         keyring_created = initialise_keyring(session, master)
@@ -59,4 +77,4 @@ def initialise(ctx: Context) -> InitReport:
                 active_until=None,
                 at=now(),
             )
-    return InitReport(key_file_created, keyring_created, admin_key)
+    return InitReport(key_file_created, keyring_created, admin_key, pair_created)

@@ -13,7 +13,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from tutela import __version__
 from tutela.access.cli import access_app, disclosures_app, principals_app
 from tutela.audit.cli import app as audit_app
-from tutela.cli_support import DbOption, JsonOption, console, err_console, load_context, print_json
+from tutela.cli_support import (
+    AsOfOption,
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    load_context,
+    moment,
+    print_json,
+)
 from tutela.consent.cli import app as consents_app
 from tutela.crypto.cli import app as keys_app
 from tutela.errors import TutelaError
@@ -60,6 +69,12 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
         return
     if report.key_file_created:
         console.print(f"created master key file {ctx.settings.key_file} (mode 0600; back it up)")
+    if report.opengdpr_test_pair_created:
+        console.print(
+            f"created a self-signed OpenGDPR test key and certificate "
+            f"({ctx.settings.opengdpr_key_file}, {ctx.settings.opengdpr_certificate_file}); "
+            "production needs a certificate issued by a trusted authority"
+        )
     console.print("database schema is up to date")
     if report.admin_key:
         console.print("administrator API key (shown once, store it now):")
@@ -119,11 +134,12 @@ def worker(
     interval_hours: Annotated[
         float, typer.Option(min=0.001, help="Hours between sweeps (default: daily).")
     ] = 24.0,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Run scheduled jobs: the outbox every minute, the retention sweep once a day; several
-    workers never sweep at once."""
+    """Run scheduled jobs: the outbox every minute, the daily sweep (retention, requests
+    never verified) once a day; several workers never sweep at once."""
     import logging
     import signal
     import threading
@@ -133,8 +149,9 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with load_context(db) as ctx:
         if once:
-            report = sweep_once(ctx) or {"skipped": "another worker is sweeping"}
-            report["outbox"] = deliver_once(ctx)
+            at = moment(as_of)
+            report = sweep_once(ctx, at) or {"skipped": "another worker is sweeping"}
+            report["outbox"] = deliver_once(ctx, at)
             if json_output:
                 print_json(report)
             return

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from tutela.access.gate import Actor
 from tutela.access.models import Principal
 from tutela.access.service import actor_of
+from tutela.clock import as_of_datetime
 from tutela.context import Context, build_context
 from tutela.errors import NotFound
 from tutela.settings import get_settings
@@ -31,6 +32,7 @@ __all__ = [
     "console",
     "err_console",
     "load_context",
+    "moment",
     "print_json",
     "progress_bar",
 ]
@@ -81,6 +83,11 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint=option) from None
+
+
+def moment(as_of: str | None) -> datetime:
+    """The instant a command acts at: the end of its `--as-of` day, or now."""
+    return as_of_datetime(parse_day(as_of))
 
 
 def print_json(data: Any) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tutela.crypto.keyring import Keyring, open_keyring
 from tutela.crypto.master_key import MasterKey, load_master_key
+from tutela.crypto.signing import Signer
 from tutela.db import make_engine, session_scope
 from tutela.policy import Policy, load_policy
 from tutela.settings import Settings
@@ -27,6 +28,7 @@ class Context:
     policy: Policy
     rules: RecordRules
     _keyring: Keyring | None = field(default=None, repr=False)
+    _signer: Signer | None = field(default=None, repr=False)
 
     def master_key(self) -> MasterKey:
         env = self.settings.master_key
@@ -47,6 +49,18 @@ class Context:
 
     def forget_keys(self) -> None:
         self._keyring = None
+
+    def opengdpr_signer(self) -> Signer | None:
+        """The OpenGDPR processor key and certificate, loaded on first use; None when the
+        files are not there (the OpenGDPR door then answers 503)."""
+        s = self.settings
+        if self._signer is None and s.opengdpr_key_file.exists():
+            self._signer = Signer.load(
+                key_file=s.opengdpr_key_file,
+                certificate_file=s.opengdpr_certificate_file,
+                domain=s.opengdpr_domain,
+            )
+        return self._signer
 
 
 def build_context(settings: Settings, *, database_url: str | None = None) -> Context:

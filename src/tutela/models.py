@@ -9,7 +9,14 @@ from tutela.outbox.models import OutboxMessage
 from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.requests.verification import Verification
 from tutela.retention.models import AnonymisedCount, LegalHold
-from tutela.subjects.models import Connection, DataLimit, Payment, PersonalValue, Subject
+from tutela.subjects.models import (
+    Connection,
+    DataLimit,
+    ErasureReceipt,
+    Payment,
+    PersonalValue,
+    Subject,
+)
 
 __all__ = [
     "AccessReport",
@@ -24,6 +31,7 @@ __all__ = [
     "DataKey",
     "DataLimit",
     "Disclosure",
+    "ErasureReceipt",
     "LegalHold",
     "Objection",
     "OutboxMessage",

@@ -47,10 +47,29 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_user: str | None = Field(None, description="SMTP login, when the server asks for one.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    opengdpr_key_file: Path = Field(
+        Path("opengdpr.key"),
+        description="RSA private key (PEM) that signs OpenGDPR responses and callbacks. "
+        "`tutela init` creates a self-signed test pair when this and the certificate are "
+        "left at their defaults and missing; production needs a CA-issued certificate.",
+    )
+    opengdpr_certificate_file: Path = Field(
+        Path("opengdpr.pem"), description="The X.509 certificate (PEM) of that key."
+    )
+    opengdpr_domain: str | None = Field(
+        None,
+        description="The domain OpenGDPR requests are received on, sent as "
+        "`X-OpenGDPR-Processor-Domain` (default: the certificate's common name).",
+    )
     opengdpr_certificate_url: str | None = Field(
         None,
-        description="URL of the certificate OpenGDPR callers use to check signatures; "
-        "given by `GET /v1/discovery` (Tutela does not sign yet).",
+        description="Public URL of the certificate given by `GET /v1/discovery` (default: "
+        "`/v1/processor_certificate.pem` on the server that answers).",
+    )
+    opengdpr_callback_hosts: list[str] = Field(
+        [],
+        description="Hosts OpenGDPR status callbacks may be sent to, as JSON; empty: any "
+        "host of an http(s) URL.",
     )
     webhooks: dict[str, Webhook] = Field(
         {},

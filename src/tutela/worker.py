@@ -15,18 +15,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import Engine, text
 
 from tutela.access.gate import Actor
 from tutela.clock import now
 from tutela.context import Context
+from tutela.db import session_scope
 from tutela.outbox.service import deliver_due
+from tutela.requests import intake
 from tutela.retention import flows
 
 __all__ = ["deliver_once", "sweep_lock", "sweep_once", "work"]
 
 logger = logging.getLogger("tutela.worker")
+WORKER = Actor("worker", None)  # the scheduled jobs act as the operator
 OUTBOX_SECONDS = 60.0
 ADVISORY_KEY = 0x7475_7465_6C61  # "tutela"
 
@@ -62,18 +66,19 @@ def sweep_lock(engine: Engine) -> Iterator[bool]:
         os.close(fd)
 
 
-def sweep_once(ctx: Context) -> dict | None:
-    """One retention sweep as of today, or None when another process is sweeping."""
+def sweep_once(ctx: Context, at: datetime | None = None) -> dict | None:
+    """One daily sweep (retention as of the day, then the requests whose requester never
+    proved their identity), or None when another process is sweeping."""
     with sweep_lock(ctx.engine) as got:
         if not got:
             logger.info("another worker is sweeping; skipped")
             return None
-        at = now()
+        at = at or now()
         report = flows.run(
             engine=ctx.engine,
             policy=ctx.policy,
             keyring=ctx.open_keyring(),
-            actor=Actor("worker", None),
+            actor=WORKER,
             as_of=at.date(),
             at=at,
             batch_size=ctx.settings.retention_batch,
@@ -88,11 +93,18 @@ def sweep_once(ctx: Context) -> dict | None:
             report["skipped_for_holds"],
             report["subjects_removed"],
         )
+        with session_scope(ctx.engine) as session:
+            closed = intake.close_unverified(
+                session=session, keyring=ctx.keyring(session), rules=ctx.rules, actor=WORKER, at=at
+            )
+        if closed:
+            logger.info("%d request(s) closed as unverified", len(closed))
+        report["requests_closed_unverified"] = len(closed)
         return report
 
 
-def deliver_once(ctx: Context) -> dict[str, int]:
-    counts = deliver_due(ctx, at=now())
+def deliver_once(ctx: Context, at: datetime | None = None) -> dict[str, int]:
+    counts = deliver_due(ctx, at=at or now())
     if any(counts.values()):
         logger.info("outbox: %(sent)d sent, %(retry)d to retry, %(failed)d failed", counts)
     return counts

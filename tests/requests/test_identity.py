@@ -70,7 +70,9 @@ def test_wrong_codes_are_counted_and_end_the_request(imported, cli, inbox):
         assert result.exit_code == 1 and f"({left} attempt(s) left)" in result.stderr
     locked = cli("requests", "verify", request_id, "--code", code)
     assert locked.exit_code == 1 and "must make a new request" in locked.stderr
-    assert json.loads(cli("requests", "show", request_id, "--json").stdout)["status"] == "open"
+    closed = json.loads(cli("requests", "show", request_id, "--json").stdout)
+    assert closed["status"] == "unverified"  # the attempts ran out: the request ended
+    assert closed["answer"]["outcome"] == "unverified" and closed["answered_at"]
 
 
 def test_a_letter_is_verified_by_staff_who_checked_the_id(imported, cli, inbox):
@@ -197,7 +199,9 @@ def test_the_api_processes_and_gives_the_copy_only_once_verified(imported, cli, 
     exports = [
         e for e in json.loads(cli("audit", "show", "--json").stdout) if e["action"] == "export"
     ]
-    assert len(exports) == 2  # each copy given is audited; the refused one is not an export
+    # Each copy given is audited: the one e-mailed with the answer, then the two fetched;
+    # the refused one is not an export.
+    assert len(exports) == 3
 
 
 def test_only_a_role_granted_rights_requests_processes_or_copies(imported, cli):

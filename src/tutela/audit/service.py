@@ -152,10 +152,10 @@ def record_apart(
         return record(session, entries, at=at, policy_version=policy_version)
 
 
-def log(session: Session, policy: Policy, at: datetime, *entries: Event) -> None:
+def log(session: Session, policy: Policy, at: datetime, *entries: Event) -> int:
     """`record` under the policy in force, in the caller's transaction: the events commit,
-    or roll back, with the change they describe."""
-    record(session, entries, at=at, policy_version=policy.version)
+    or roll back, with the change they describe. Returns the last event's sequence."""
+    return record(session, entries, at=at, policy_version=policy.version)
 
 
 def log_apart(session: Session, policy: Policy, at: datetime, *entries: Event) -> None:

@@ -68,6 +68,13 @@ class Keyring:
     def unwrap(self, subject_id: str, wrapped: bytes) -> bytes:
         return unwrap_key(self._master_aead, bytes(wrapped), label=subject_id)
 
+    def data_key_id(self, subject_id: str, wrapped: bytes) -> str:
+        """A fingerprint of a subject's data key, to name it in a receipt once destroyed:
+        whoever holds an old backup and the master key can check which key it was, and
+        nothing of the key can be learnt from it."""
+        key = self.unwrap(subject_id, wrapped)
+        return hashlib.sha256(b"tutela-data-key-id\x1f" + key).hexdigest()[:16]
+
     def blind_index(self, field: str, normalised: str) -> str:
         """Keyed HMAC of a normalised value: equal values match, nothing can be read back."""
         message = f"{field}\x1f{normalised}".encode()

@@ -15,10 +15,12 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))  # email
+    channel: Mapped[str] = mapped_column(String(16))  # email, webhook, callback
     recipient: Mapped[bytes] = mapped_column(LargeBinary)
     subject: Mapped[str] = mapped_column(String(200))  # a fixed title, never personal data
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A file sent with an e-mail (the copy of an access answer): sealed, dropped once sent.
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending, sending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)

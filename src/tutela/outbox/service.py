@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tutela.audit.service import Event, record
 from tutela.crypto.keyring import Keyring
+from tutela.crypto.signing import Signer
 from tutela.db import session_scope, utc_naive
 from tutela.outbox.models import OutboxMessage
 from tutela.settings import Webhook
@@ -34,6 +35,7 @@ __all__ = [
     "SmtpSettings",
     "deliver",
     "deliver_due",
+    "enqueue_callback",
     "enqueue_email",
     "enqueue_webhook",
 ]
@@ -57,6 +59,21 @@ def _labels(message_id: int) -> tuple[str, str]:
     return f"outbox-to:{message_id}", f"outbox-body:{message_id}"
 
 
+def _attachment_label(message_id: int) -> str:
+    return f"outbox-attachment:{message_id}"
+
+
+def enqueue_callback(
+    *, session: Session, keyring: Keyring, url: str, title: str, body: str, at: datetime
+) -> OutboxMessage:
+    """An OpenGDPR status callback to `url`, signed with the processor key when sent."""
+    message = enqueue_email(
+        session=session, keyring=keyring, to=url, subject=title, body=body, at=at
+    )
+    message.channel = "callback"
+    return message
+
+
 def enqueue_webhook(
     *, session: Session, keyring: Keyring, recipient: str, title: str, payload: dict, at: datetime
 ) -> OutboxMessage:
@@ -72,8 +89,16 @@ def enqueue_webhook(
 
 
 def enqueue_email(
-    *, session: Session, keyring: Keyring, to: str, subject: str, body: str, at: datetime
+    *,
+    session: Session,
+    keyring: Keyring,
+    to: str,
+    subject: str,
+    body: str,
+    at: datetime,
+    attachment: tuple[str, str, str] | None = None,
 ) -> OutboxMessage:
+    """An e-mail, with an optional attachment (file name, media type, text), all sealed."""
     message = OutboxMessage(
         channel="email",
         recipient=b"",
@@ -89,6 +114,10 @@ def enqueue_email(
     to_label, body_label = _labels(message.id)
     message.recipient = keyring.seal_note(to, label=to_label)
     message.body = keyring.seal_note(body, label=body_label)
+    if attachment is not None:
+        message.attachment = keyring.seal_note(
+            orjson.dumps(attachment).decode(), label=_attachment_label(message.id)
+        )
     return message
 
 
@@ -104,6 +133,7 @@ class _Claimed:
     to: str
     subject: str
     body: str
+    attachment: tuple[str, str, str] | None = None
     error: str | None = NOT_SENT  # why it was not delivered; None once delivered
 
 
@@ -115,9 +145,11 @@ def deliver(
     webhooks: dict[str, Webhook],
     policy_version: str,
     at: datetime,
+    signer: Signer | None = None,
 ) -> dict[str, int]:
     """Send every message due; a failure is retried later, twice as late each time. Each
-    notice to a recipient (Art. 19) is audited, delivered or not.
+    notice to a recipient (Art. 19) and each OpenGDPR callback (signed by `signer`) is
+    audited, delivered or not.
 
     Messages are claimed in one short transaction, sent with none open (a slow SMTP server or
     webhook holds no lock), then marked in another. A sender that dies between the two leaves
@@ -133,6 +165,8 @@ def deliver(
             for message in claimed:
                 if message.channel == "webhook":
                     _post_webhook(message, webhooks, moment)
+                elif message.channel == "callback":
+                    _post_callback(message, signer)
         finally:  # what went out is marked, whatever failed after it
             _mark(engine, claimed, moment, counts, at=at, policy_version=policy_version)
     return counts
@@ -156,15 +190,16 @@ def _mark(
                 continue  # claimed again by another sender since: its result stands
             if sent.error is None:
                 message.status, message.sent_at, message.body = "sent", moment, None
+                message.attachment = None
                 message.attempts += 1
                 counts["sent"] += 1
             else:
                 _failed(message, sent.error, moment, counts)
-            if sent.channel == "webhook":
+            if sent.channel in _AUDITED:
                 notices.append(
                     Event(
                         "outbox",
-                        "notify_recipient",
+                        _AUDITED[sent.channel],
                         "done" if sent.error is None else "failed",
                         reason=sent.error or "",
                         detail={"recipient": sent.to, "message": sent.id, "notice": sent.subject},
@@ -190,6 +225,9 @@ def _claim(engine: Engine, keyring: Callable[[Session], Keyring], moment: dateti
         claimed = []
         for message in due:
             to_label, body_label = _labels(message.id)
+            attached = message.attachment and orjson.loads(
+                keys.open_note(message.attachment, label=_attachment_label(message.id))
+            )
             claimed.append(
                 _Claimed(
                     message.id,
@@ -197,6 +235,7 @@ def _claim(engine: Engine, keyring: Callable[[Session], Keyring], moment: dateti
                     keys.open_note(message.recipient, label=to_label),
                     message.subject,
                     keys.open_note(message.body, label=body_label) if message.body else "",
+                    tuple(attached) if attached else None,
                 )
             )
             message.status = "sending"
@@ -217,6 +256,9 @@ def _send_emails(due: list[_Claimed], smtp: SmtpSettings) -> None:
                 email["To"] = message.to
                 email["Subject"] = message.subject
                 email.set_content(message.body)
+                if message.attachment is not None:
+                    name, media, content = message.attachment
+                    email.add_attachment(content, subtype=media.split("/", 1)[1], filename=name)
                 try:
                     server.send_message(email)
                 except smtplib.SMTPException as exc:  # this message refused; go on
@@ -259,6 +301,35 @@ def _post_webhook(message: _Claimed, webhooks: dict[str, Webhook], moment: datet
         message.error = None
 
 
+def _post_callback(message: _Claimed, signer: Signer | None) -> None:
+    """POST an OpenGDPR status callback, signed: `X-OpenGDPR-Signature` over the raw body,
+    `X-OpenGDPR-Processor-Domain` the domain of the certificate (OpenGDPR §8.6)."""
+    if signer is None:
+        message.error = "no OpenGDPR signing key is configured"
+        return
+    body = message.body.encode()
+    request = urllib.request.Request(
+        message.to,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-OpenGDPR-Processor-Domain": signer.domain,
+            "X-OpenGDPR-Signature": signer.sign(body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+    except Exception as exc:  # non-2xx, unreachable: retried later
+        message.error = f"callback failed ({type(exc).__name__})"
+    else:
+        message.error = None
+
+
+_AUDITED = {"webhook": "notify_recipient", "callback": "notify_controller"}
+
+
 def deliver_due(ctx: Context, *, at: datetime) -> dict[str, int]:
     """`deliver` through the SMTP server and webhooks of the settings."""
     s = ctx.settings
@@ -277,14 +348,15 @@ def deliver_due(ctx: Context, *, at: datetime) -> dict[str, int]:
         webhooks=s.webhooks,
         policy_version=ctx.policy.version,
         at=at,
+        signer=ctx.opengdpr_signer(),
     )
 
 
 def _failed(message: OutboxMessage, error: str, moment: datetime, counts: dict) -> None:
     message.attempts += 1
     message.last_error = error  # names the failure, never the address
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status, message.body = "failed", None  # what was not delivered is not kept
+    if message.attempts >= MAX_ATTEMPTS:  # what was not delivered is not kept
+        message.status, message.body, message.attachment = "failed", None, None
         counts["failed"] += 1
     else:
         message.status = "pending"

@@ -1,4 +1,5 @@
-"""Answers as files for the person: JSON, CSV, or a readable HTML page (autoescaped Jinja2)."""
+"""Answers as files for the person: JSON, CSV, a readable HTML page (autoescaped Jinja2), or
+the same page as PDF (WeasyPrint) to print and post."""
 
 from __future__ import annotations
 
@@ -6,23 +7,29 @@ import csv
 import io
 import json
 import os
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy.orm import Session
 
-from tutela.crypto.keyring import Keyring
-from tutela.errors import Denied, InvalidInput
+from tutela.errors import InvalidInput
 from tutela.policy.schema import Policy
-from tutela.requests import service
-from tutela.requests.decisions import Answer, decide
 from tutela.requests.models import RightsRequest
+from tutela.requests.notices import contacts
 
-__all__ = ["EXPORTABLE", "FORMATS", "check_exportable", "copy_of", "render", "write_private"]
+__all__ = ["COPY_FORMATS", "EXPORTABLE", "LETTER_FORMATS", "MEDIA", "render", "write_private"]
 
 EXPORTABLE = ("access", "portability")  # requests whose answer carries a copy of the data
-FORMATS = ("json", "csv", "html")
+COPY_FORMATS = ("json", "csv", "html", "pdf")
+LETTER_FORMATS = ("html", "pdf")
+MEDIA = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "html": "text/html",
+    "pdf": "application/pdf",
+}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
 
 _templates = Environment(
     loader=PackageLoader("tutela.requests", "templates"),
@@ -30,64 +37,72 @@ _templates = Environment(
 )
 
 
-def render(answer: Answer, *, fmt: str, controller: str, answered: date) -> str:
-    if fmt == "json":
-        return json.dumps(answer.as_dict(), indent=2, ensure_ascii=False, default=str)
-    if fmt == "csv":  # one line per value: what portability asks for, opened by any tool
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["category", "field", "value"])
-        for category, values in (answer.copy or {}).get("personal_data", {}).items():
-            items = values.items() if isinstance(values, dict) else enumerate(values)
-            for field, value in items:
-                writer.writerow(
-                    [
-                        category,
-                        field,
-                        json.dumps(value, ensure_ascii=False)
-                        if not isinstance(value, str)
-                        else value,
-                    ]
-                )
-        return out.getvalue()
-    if fmt == "html":
-        return _templates.get_template("answer.html").render(
-            answer=answer.as_dict(), copy=answer.copy, controller=controller, answered=answered
-        )
-    raise ValueError(fmt)
+def check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        raise InvalidInput(f"expected one of: {', '.join(allowed)}", location="format")
 
 
-def check_exportable(request: RightsRequest, fmt: str) -> None:
-    """Raise unless the request's answer has a copy to give, in a known format, to a
-    requester whose identity was verified."""
-    if fmt not in FORMATS:
-        raise InvalidInput(f"expected one of: {', '.join(FORMATS)}", location="format")
-    if request.type not in EXPORTABLE:
-        raise InvalidInput(f"a {request.type} request has no copy to export", location="id")
-    if request.status not in ("verified", "closed"):
-        raise Denied("the requester's identity is not verified: nothing is disclosed")
-
-
-def copy_of(
+def render(
     *,
-    session: Session,
-    keyring: Keyring,
     policy: Policy,
-    request_id: str,
+    request: RightsRequest,
+    copy: dict[str, Any] | None,
+    receipt: dict[str, Any] | None,
     fmt: str,
-    at: datetime,
-) -> str:
-    """The answer to an access or portability request with its copy of the data, rendered
-    for the person; decided again from what is held now, changing nothing."""
-    request = service.get(session=session, request_id=request_id)
-    check_exportable(request, fmt)
-    answer = decide(session=session, keyring=keyring, policy=policy, request=request, at=at)
-    return render(answer, fmt=fmt, controller=policy.controller.name, answered=at.date())
+    answered: date,
+) -> str | bytes:
+    """The answer (and its copy, when it has one) in `fmt`; PDF comes as bytes."""
+    answer = {**(request.answer or {}), "contacts": contacts(policy)}
+    if fmt == "json":
+        body = {**answer, "copy": copy, "receipt": receipt}
+        return json.dumps(body, indent=2, ensure_ascii=False, default=str)
+    if fmt == "csv":
+        return _csv(copy or {})
+    page = _templates.get_template("answer.html").render(
+        answer=answer,
+        request=request,
+        copy=copy,
+        receipt=receipt,
+        controller=policy.controller,
+        answered=answered,
+    )
+    if fmt == "html":
+        return page
+    return _pdf(page)
 
 
-def write_private(path: Path, text: str) -> None:
+def _cell(value: object) -> str:
+    """A CSV cell no spreadsheet runs as a formula: such text is quoted as text."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv(copy: dict[str, Any]) -> str:
+    """One line per value: what portability asks for, opened by any tool."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["category", "field", "value"])
+    for category, values in copy.get("personal_data", {}).items():
+        items = values.items() if isinstance(values, dict) else enumerate(values)
+        for field, value in items:
+            writer.writerow([category, field, _cell(value)])
+    return out.getvalue()
+
+
+def _pdf(page: str) -> bytes:
+    """The page as PDF; nothing it could name is fetched from anywhere."""
+    from weasyprint import HTML  # loads Pango: only when a PDF is asked for
+
+    def nothing(url: str, *args, **kwargs):
+        raise ValueError(f"no resource is fetched for a letter ({url.split(':', 1)[0]})")
+
+    return HTML(string=page, url_fetcher=nothing).write_pdf()
+
+
+def write_private(path: Path, content: str | bytes) -> None:
     """The file holds personal data in clear, for the person only: created readable by its
     owner alone, and never overwriting another file."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)

@@ -3,11 +3,12 @@ systems, into the same workflow and records as every other door.
 
 The caller's `subject_request_id` (a UUID) becomes the request's id, so the request is the
 same one in `tutela requests` and in the API. Statuses map as: open → pending, verified →
-in_progress, closed → completed, cancelled → cancelled. Errors carry the specification's
-body (`{"error": {"code", "message", "errors": [...]}}`), with 400 for bad input.
-
-Not built: response and callback signatures (they need a certificate from a trusted
-authority) and status callbacks (`status_callback_urls` are accepted, not yet called).
+in_progress, answered or refused → completed, cancelled or unverified → cancelled. Every
+response is signed with the processor key (`X-OpenGDPR-Signature`: RSA with SHA-256 over the
+raw body, base64; `X-OpenGDPR-Processor-Domain`), the discovery names the URL of its
+certificate, and every change of status calls each `status_callback_urls` entry, signed the
+same way, through the outbox. Errors carry the specification's body
+(`{"error": {"code", "message", "errors": [...]}}`), with 400 for bad input.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import base64
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Request, status
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tutela.clock import now
 from tutela.deps import Credentials, call
 from tutela.errors import InvalidInput, NotFound, TutelaError
-from tutela.requests import flows, service
+from tutela.requests import intake, notices, permissions, service
 from tutela.requests.models import RightsRequest
 
 __all__ = ["router"]
@@ -33,7 +35,7 @@ __all__ = ["router"]
 API_VERSION = "0.1"
 TYPES = ("access", "portability", "erasure")
 IDENTITIES = {"email": "email", "controller_customer_id": "external_id"}  # raw format only
-STATUSES = {"open": "pending", "verified": "in_progress", "closed": "completed"}
+CERTIFICATE_PATH = "/v1/processor_certificate.pem"
 
 router = APIRouter(prefix="/v1", tags=["opengdpr"])
 
@@ -54,26 +56,41 @@ class OpenGdprRequest(BaseModel):
     submitted_time: datetime
     subject_identities: list[Identity] = Field(min_length=1)
     api_version: str | None = None
-    status_callback_urls: list[str] = []
+    status_callback_urls: list[str] = Field([], max_length=10)
 
 
-def _error(code: int, message: str, reason: str = "IllegalArgumentException") -> JSONResponse:
-    return JSONResponse(
-        status_code=code,
-        content={
-            "error": {
-                "code": code,
-                "message": message,
-                "errors": [{"domain": "Validation", "reason": reason, "message": message}],
-            }
-        },
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+def _signed(request: Request, code: int, content: dict, **headers: str) -> Response:
+    """A JSON response signed with the processor key; 503 when none is configured."""
+    signer = request.app.state.ctx.opengdpr_signer()
+    body = orjson.dumps(content)
+    if signer is None:
+        unsigned = _error_body(503, "this service has no OpenGDPR signing key configured")
+        return Response(orjson.dumps(unsigned), 503, media_type="application/json")
+    headers = {
+        **headers,
+        "X-OpenGDPR-Processor-Domain": signer.domain,
+        "X-OpenGDPR-Signature": signer.sign(body),
+    }
+    return Response(body, code, headers=headers, media_type="application/json")
+
+
+def _error_body(code: int, message: str, reason: str = "IllegalArgumentException") -> dict:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [{"domain": "Validation", "reason": reason, "message": message}],
+        }
+    }
+
+
+def _error(request: Request, code: int, message: str) -> Response:
+    return _signed(
+        request,
+        code,
+        _error_body(code, message),
+        **{"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
-
-
-def _time(day: date) -> str:
-    """The end of a due day, as RFC 3339."""
-    return f"{day.isoformat()}T23:59:59Z"
 
 
 def _stamp(moment: datetime) -> str:
@@ -91,8 +108,16 @@ def _identity(identities: list[Identity]) -> tuple[str | None, str | None]:
     raise InvalidInput(f"no supported identity; this service resolves: {supported}")
 
 
-def _controller(request: Request) -> str:
-    return request.app.state.ctx.policy.controller.name
+def _callbacks(request: Request, urls: list[str]) -> list[str]:
+    """The callback URLs, each http(s) and, when the settings name hosts, to one of them."""
+    hosts = request.app.state.ctx.settings.opengdpr_callback_hosts
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInput("status_callback_urls: expected http or https URLs")
+        if hosts and parts.hostname not in hosts:
+            raise InvalidInput("status_callback_urls: this service calls back only known hosts")
+    return urls
 
 
 def _found(c, subject_request_id: str) -> RightsRequest:
@@ -103,11 +128,12 @@ def _found(c, subject_request_id: str) -> RightsRequest:
     found = service.get(session=c.session, request_id=request_id)
     if found.channel != "opengdpr":
         raise NotFound(f"no request {subject_request_id}")
+    permissions.require_own(c.ctx.policy, c.actor, found)
     return found
 
 
 @router.post("/opengdpr_requests", status_code=status.HTTP_201_CREATED)
-async def submit(request: Request, credentials: Credentials) -> JSONResponse:
+async def submit(request: Request, credentials: Credentials) -> Response:
     """Submit an access, portability or erasure request (OpenGDPR 0.1). Nothing is disclosed
     or changed before the person's identity is verified: a code goes to the address on file."""
     raw = await request.body()
@@ -116,13 +142,14 @@ async def submit(request: Request, credentials: Credentials) -> JSONResponse:
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        return _error(400, f"{where}: {problem['msg']}" if where else problem["msg"])
+        return _error(request, 400, f"{where}: {problem['msg']}" if where else problem["msg"])
 
     def open_it() -> tuple[date, datetime]:  # a write: in a thread, never on the loop
         external_id, email = _identity(body.subject_identities)
+        urls = _callbacks(request, body.status_callback_urls)
         with call(request, credentials, write=True) as c:
             received = now()
-            opened = flows.open_request(
+            opened = intake.open_request(
                 session=c.session,
                 keyring=c.keyring,
                 rules=c.ctx.rules,
@@ -134,18 +161,20 @@ async def submit(request: Request, credentials: Credentials) -> JSONResponse:
                 received=received.date(),
                 at=received,
                 request_id=body.subject_request_id.hex,
+                callback_urls=urls,
             )
             return opened.due_on, received
 
     try:
         due_on, received = await anyio.to_thread.run_sync(open_it)
     except TutelaError as exc:
-        return _error(400 if exc.http_status in (409, 422) else exc.http_status, str(exc))
-    return JSONResponse(
-        status_code=status.HTTP_201_CREATED,
-        content={
+        return _error(request, 400 if exc.http_status in (409, 422) else exc.http_status, str(exc))
+    return _signed(
+        request,
+        status.HTTP_201_CREATED,
+        {
             "controller_id": _controller(request),
-            "expected_completion_time": _time(due_on),
+            "expected_completion_time": notices.end_of_day(due_on),
             "received_time": _stamp(received),
             "encoded_request": base64.b64encode(raw).decode(),
             "subject_request_id": str(body.subject_request_id),
@@ -153,44 +182,47 @@ async def submit(request: Request, credentials: Credentials) -> JSONResponse:
     )
 
 
+def _controller(request: Request) -> str:
+    return request.app.state.ctx.policy.controller.name
+
+
 @router.get("/opengdpr_requests/{subject_request_id}")
 def status_of(
     subject_request_id: RequestId, request: Request, credentials: Credentials
-) -> JSONResponse:
+) -> Response:
     """Where a request stands: pending, in_progress, completed or cancelled."""
     try:
         with call(request, credentials) as c:
-            found = _found(c, subject_request_id)
-            state, due_on = found.status, found.due_on
+            shown = notices.opengdpr_status(c.ctx.policy, _found(c, subject_request_id))
     except TutelaError as exc:
-        return _error(exc.http_status, str(exc))
-    return JSONResponse(
-        {
-            "controller_id": _controller(request),
-            "expected_completion_time": _time(due_on),
-            "subject_request_id": subject_request_id,
-            "request_status": STATUSES.get(state, state),
-            "api_version": API_VERSION,
-        }
-    )
+        return _error(request, exc.http_status, str(exc))
+    return _signed(request, 200, {**shown, "subject_request_id": subject_request_id})
 
 
 @router.delete("/opengdpr_requests/{subject_request_id}", status_code=status.HTTP_202_ACCEPTED)
-def cancel(
-    subject_request_id: RequestId, request: Request, credentials: Credentials
-) -> JSONResponse:
+def cancel(subject_request_id: RequestId, request: Request, credentials: Credentials) -> Response:
     """Cancel a request still pending (its requester's identity not yet verified)."""
     try:
         with call(request, credentials, write=True) as c:
             found = _found(c, subject_request_id)
-            flows.cancel(
-                session=c.session, rules=c.ctx.rules, actor=c.actor, request=found, at=now()
+            if found.status != "open":
+                raise InvalidInput(
+                    f"only a pending request can be cancelled; this one is {notices.opengdpr_status(c.ctx.policy, found)['request_status']}"
+                )
+            intake.cancel(
+                session=c.session,
+                keyring=c.keyring,
+                rules=c.ctx.rules,
+                actor=c.actor,
+                request=found,
+                at=now(),
             )
     except TutelaError as exc:
-        return _error(400 if exc.http_status == 409 else exc.http_status, str(exc))
-    return JSONResponse(
-        status_code=status.HTTP_202_ACCEPTED,
-        content={
+        return _error(request, 400 if exc.http_status in (409, 422) else exc.http_status, str(exc))
+    return _signed(
+        request,
+        status.HTTP_202_ACCEPTED,
+        {
             "controller_id": _controller(request),
             "subject_request_id": subject_request_id,
             "received_time": _stamp(now()),
@@ -200,23 +232,37 @@ def cancel(
 
 
 @router.get("/discovery")
-def discovery(request: Request) -> dict:
-    """What this service supports (no key needed)."""
-    return {
-        "api_version": API_VERSION,
-        "supported_identities": [
-            {"identity_type": t, "identity_format": "raw"} for t in IDENTITIES
-        ],
-        "supported_subject_request_types": list(TYPES),
-        "processor_certificate": request.app.state.ctx.settings.opengdpr_certificate_url,
-    }
+def discovery(request: Request) -> Response:
+    """What this service supports, and where its certificate is (no key needed)."""
+    url = request.app.state.ctx.settings.opengdpr_certificate_url
+    return _signed(
+        request,
+        200,
+        {
+            "api_version": API_VERSION,
+            "supported_identities": [
+                {"identity_type": t, "identity_format": "raw"} for t in IDENTITIES
+            ],
+            "supported_subject_request_types": list(TYPES),
+            "processor_certificate": url or str(request.base_url).rstrip("/") + CERTIFICATE_PATH,
+        },
+    )
+
+
+@router.get("/processor_certificate.pem")
+def certificate(request: Request) -> Response:
+    """The X.509 certificate (PEM) whose key signs responses and callbacks (no key needed)."""
+    signer = request.app.state.ctx.opengdpr_signer()
+    if signer is None:
+        return _error(request, 503, "this service has no OpenGDPR signing key configured")
+    return Response(signer.certificate_pem, media_type="application/x-pem-file")
 
 
 @router.get("/status")
-def service_status(request: Request) -> dict:
+def service_status(request: Request) -> Response:
     """The service is up (the specification names this endpoint without defining its body)."""
-    return {
-        "api_version": API_VERSION,
-        "controller_id": _controller(request),
-        "status": "ok",
-    }
+    return _signed(
+        request,
+        200,
+        {"api_version": API_VERSION, "controller_id": _controller(request), "status": "ok"},
+    )

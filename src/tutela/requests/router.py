@@ -1,25 +1,31 @@
-"""REST endpoints for rights requests (the company's applications and the future portal)."""
+"""REST endpoints for rights requests: steering roles (the DPO) and doors (the company's
+applications, the future portal) through the same flows as the CLI."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from tutela.clock import now
 from tutela.deps import Credentials, call
 from tutela.errors import Denied
-from tutela.requests import flows, service
-from tutela.requests.schemas import CodeIn, Extension, RequestIn, RequestOut
+from tutela.requests import export, flows, intake, permissions, service
+from tutela.requests.models import RequestStatus
+from tutela.requests.notices import contacts
+from tutela.requests.schemas import CodeIn, Extension, Lifting, Refusal, RequestIn, RequestOut
 
-router = APIRouter(prefix="/requests", tags=["requests"])
+router = APIRouter(tags=["requests"])
+
+RequestId = Annotated[str, Path(max_length=32, description="The request's id.")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestOut)
+@router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=RequestOut)
 def open_request(body: RequestIn, request: Request, credentials: Credentials) -> RequestOut:
-    """Open a rights request; the answer gives its legal due date."""
+    """Open a rights request; the answer gives its legal due date. A door (the company's
+    applications) opens online requests only: the person then gets a one-time code."""
     with call(request, credentials, write=True) as c:
-        opened = flows.open_request(
+        opened = intake.open_request(
             session=c.session,
             keyring=c.keyring,
             rules=c.ctx.rules,
@@ -30,41 +36,49 @@ def open_request(body: RequestIn, request: Request, credentials: Credentials) ->
             channel=body.channel,
             received=body.received or now().date(),
             at=now(),
-            changes=body.changes,
+            particulars=body.particulars(),
         )
-        return RequestOut.model_validate(opened, from_attributes=True)
+        return RequestOut.of(opened)
 
 
-@router.get("", response_model=list[RequestOut])
+@router.get("/requests", response_model=list[RequestOut])
 def list_requests(
     request: Request,
     credentials: Credentials,
+    status: RequestStatus | None = Query(None, description="Only those of this status."),
     overdue: bool = False,
     due_within: Annotated[int | None, Query(ge=0, le=366)] = None,
 ) -> list[RequestOut]:
-    """Requests not yet closed, soonest due first."""
+    """Requests in progress (or of one status), soonest due first; a door sees its own."""
     with call(request, credentials) as c:
         rows = service.list_requests(
-            session=c.session, on=now().date(), overdue=overdue, due_within=due_within
+            session=c.session,
+            on=now().date(),
+            status=status,
+            overdue=overdue,
+            due_within=due_within,
+            opened_by=permissions.opened_by_filter(c.ctx.policy, c.actor),
         )
-        return [RequestOut.model_validate(r, from_attributes=True) for r in rows]
+        return [RequestOut.of(r) for r in rows]
 
 
-@router.get("/{request_id}", response_model=RequestOut)
-def show_request(request_id: str, request: Request, credentials: Credentials) -> RequestOut:
+@router.get("/requests/{request_id}", response_model=RequestOut)
+def show_request(request_id: RequestId, request: Request, credentials: Credentials) -> RequestOut:
+    """One request, with its decision once it ended."""
     with call(request, credentials) as c:
         found = service.get(session=c.session, request_id=request_id)
-        return RequestOut.model_validate(found, from_attributes=True)
+        permissions.require_own(c.ctx.policy, c.actor, found)
+        return RequestOut.of(found)
 
 
-@router.post("/{request_id}/extension", response_model=RequestOut)
+@router.post("/requests/{request_id}/extension", response_model=RequestOut)
 def extend(
-    request_id: str, body: Extension, request: Request, credentials: Credentials
+    request_id: RequestId, body: Extension, request: Request, credentials: Credentials
 ) -> RequestOut:
     """Extend the deadline once by one or two months, with reasons (Art. 12(3)); the person is
     e-mailed the new date and the reasons when an address is on file."""
     with call(request, credentials, write=True) as c:
-        extended, _emailed = flows.extend(
+        extended, _emailed = intake.extend(
             session=c.session,
             keyring=c.keyring,
             rules=c.ctx.rules,
@@ -74,14 +88,16 @@ def extend(
             reason=body.reason,
             at=now(),
         )
-        return RequestOut.model_validate(extended, from_attributes=True)
+        return RequestOut.of(extended)
 
 
-@router.post("/{request_id}/verification", response_model=RequestOut)
-def verify(request_id: str, body: CodeIn, request: Request, credentials: Credentials) -> RequestOut:
+@router.post("/requests/{request_id}/verification", response_model=RequestOut)
+def verify(
+    request_id: RequestId, body: CodeIn, request: Request, credentials: Credentials
+) -> RequestOut:
     """Check the one-time code the person received; 403 with the reason when it is wrong."""
     with call(request, credentials, write=True) as c:
-        refused = flows.verify(
+        refused = intake.verify(
             session=c.session,
             keyring=c.keyring,
             rules=c.ctx.rules,
@@ -91,20 +107,35 @@ def verify(request_id: str, body: CodeIn, request: Request, credentials: Credent
             id_checked_by=None,
             at=now(),
         )
-        out = RequestOut.model_validate(
-            service.get(session=c.session, request_id=request_id), from_attributes=True
-        )
+        out = RequestOut.of(service.get(session=c.session, request_id=request_id))
     if refused:  # the attempt is committed; now say no
         raise Denied(refused)
     return out
 
 
-@router.post("/{request_id}/processing")
-def process(request_id: str, request: Request, credentials: Credentials) -> dict:
-    """Decide a verified request and carry it out: outcome, what was done, the reasons and
-    whom to contact. A copy of the data is fetched with `GET /requests/{id}/copy`."""
+@router.post("/requests/{request_id}/cancellation", response_model=RequestOut)
+def cancel(request_id: RequestId, request: Request, credentials: Credentials) -> RequestOut:
+    """Withdraw a request not yet answered, at the person's wish."""
     with call(request, credentials, write=True) as c:
-        answer = flows.process(
+        found = service.get(session=c.session, request_id=request_id)
+        intake.cancel(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            request=found,
+            at=now(),
+        )
+        return RequestOut.of(found)
+
+
+@router.post("/requests/{request_id}/processing")
+def process(request_id: RequestId, request: Request, credentials: Credentials) -> dict:
+    """Decide a verified request and carry it out: outcome, each category's action with its
+    ground and end, what was done, the reasons, whom to contact, and how the person is
+    answered. A copy of the data is fetched with `GET /requests/{id}/copy`."""
+    with call(request, credentials, write=True) as c:
+        answered = flows.process(
             session=c.session,
             keyring=c.keyring,
             rules=c.ctx.rules,
@@ -112,23 +143,46 @@ def process(request_id: str, request: Request, credentials: Credentials) -> dict
             request_id=request_id,
             at=now(),
         )
-    summary = answer.as_dict()
-    if summary["copy"] is not None:  # personal data: only through the copy endpoint
+    return _summary(request, request_id, answered)
+
+
+@router.post("/requests/{request_id}/refusal")
+def refuse(
+    request_id: RequestId, body: Refusal, request: Request, credentials: Credentials
+) -> dict:
+    """Refuse a request as manifestly unfounded or excessive (Art. 12(5)), with reasons."""
+    with call(request, credentials, write=True) as c:
+        answered = flows.refuse(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            request_id=request_id,
+            reason=body.reason,
+            at=now(),
+        )
+    return _summary(request, request_id, answered)
+
+
+def _summary(request: Request, request_id: str, answered: flows.Answered) -> dict:
+    summary = {**answered.answer, "reply": answered.reply}
+    summary["contacts"] = contacts(request.app.state.ctx.policy)
+    if answered.decision.type in export.EXPORTABLE:
         summary["copy"] = f"/requests/{request_id}/copy"
     return summary
 
 
-@router.get("/{request_id}/copy")
+@router.get("/requests/{request_id}/copy")
 def copy(
-    request_id: str,
+    request_id: RequestId,
     request: Request,
     credentials: Credentials,
-    format: Annotated[str, Query(description="json, csv or html.")] = "json",
+    format: Annotated[str, Query(description="json, csv, html or pdf.")] = "json",
 ) -> Response:
     """The answer to an access or portability request with its copy of the data, for the
-    person (403 until their identity is verified)."""
+    person (403 until their identity is verified and the request answered)."""
     with call(request, credentials) as c:
-        text = flows.export_copy(
+        content = flows.export_copy(
             session=c.session,
             keyring=c.keyring,
             rules=c.ctx.rules,
@@ -137,5 +191,60 @@ def copy(
             fmt=format,
             at=now(),
         )
-    media = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[format]
-    return Response(text, media_type=f"{media}; charset=utf-8")
+    return Response(content, media_type=_media(format))
+
+
+@router.get("/requests/{request_id}/letter")
+def letter(
+    request_id: RequestId,
+    request: Request,
+    credentials: Credentials,
+    format: Annotated[str, Query(description="html or pdf.")] = "html",
+) -> Response:
+    """The answer as a letter to print and post."""
+    with call(request, credentials) as c:
+        content = flows.letter(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            request_id=request_id,
+            fmt=format,
+            at=now(),
+        )
+    return Response(content, media_type=_media(format))
+
+
+@router.get("/requests/{request_id}/receipt")
+def receipt(request_id: RequestId, request: Request, credentials: Credentials) -> dict:
+    """The erasure receipt: what was erased and kept, the data key destroyed, the trail
+    events, the policy version; no personal value."""
+    with call(request, credentials) as c:
+        return flows.receipt(
+            session=c.session, policy=c.ctx.policy, actor=c.actor, request_id=request_id
+        )
+
+
+@router.post("/subjects/{external_id}/restriction-lifting")
+def lift_restriction(
+    external_id: Annotated[str, Path(max_length=128)],
+    body: Lifting,
+    request: Request,
+    credentials: Credentials,
+) -> dict:
+    """The DPO lifts a person's restriction; the person and the recipients are told."""
+    with call(request, credentials, write=True) as c:
+        return flows.lift_restriction(
+            session=c.session,
+            keyring=c.keyring,
+            rules=c.ctx.rules,
+            actor=c.actor,
+            external_id=external_id,
+            reason=body.reason,
+            at=now(),
+        )
+
+
+def _media(fmt: str) -> str:
+    media = export.MEDIA.get(fmt, "text/plain")
+    return media if fmt == "pdf" else f"{media}; charset=utf-8"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["CodeIn", "Extension", "RequestIn", "RequestOut"]
+from tutela.requests.models import RequestStatus, RightsRequest
+
+__all__ = ["CodeIn", "Extension", "Lifting", "Refusal", "RequestIn", "RequestOut"]
 
 
 class RequestIn(BaseModel):
@@ -14,7 +17,7 @@ class RequestIn(BaseModel):
 
     type: str = Field(
         description="confirmation, access, rectification, erasure, restriction, "
-        "portability, objection, consent_withdrawal or post_mortem"
+        "lift_restriction, portability, objection, consent_withdrawal or post_mortem"
     )
     external_id: str | None = Field(None, max_length=128)
     email: str | None = Field(None, max_length=254)
@@ -25,12 +28,35 @@ class RequestIn(BaseModel):
         description='For a rectification: the values asked for, {"category.field": value}.',
         max_length=50,
     )
+    scopes: list[str] | None = Field(
+        None,
+        description="For an objection: the scopes objected to (default: every one).",
+        max_length=10,
+    )
+    directive: str | None = Field(
+        None, description="For a post-mortem request: keep, erase, communicate or revoke."
+    )
+    designate: str | None = Field(
+        None, max_length=254, description="With communicate: who receives the data."
+    )
 
     @model_validator(mode="after")
     def _one_identifier(self) -> RequestIn:
         if (self.external_id is None) == (self.email is None):
             raise ValueError("give exactly one of external_id and email")
         return self
+
+    def particulars(self) -> dict[str, Any]:
+        return {
+            key: value
+            for key, value in (
+                ("changes", self.changes),
+                ("scopes", self.scopes),
+                ("directive", self.directive),
+                ("designate", self.designate),
+            )
+            if value
+        }
 
 
 class Extension(BaseModel):
@@ -40,6 +66,20 @@ class Extension(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+class Refusal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=1000, description="Why it is manifestly unfounded or excessive."
+    )
+
+
+class Lifting(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200, description="Why (no personal data).")
+
+
 class CodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,13 +87,42 @@ class CodeIn(BaseModel):
 
 
 class RequestOut(BaseModel):
+    """A request as staff see it: the person by their external id, never an internal id."""
+
     id: str
     type: str
     channel: str
-    subject_id: str | None
+    external_id: str | None
     received_on: date
     due_on: date
     extended_months: int
     extension_reason: str | None
-    status: str
+    status: RequestStatus
     flag: str | None = Field(None, description="Why the DPO should look at it (§10).")
+    opened_by: str
+    answered_at: datetime | None = None
+    answer: dict[str, Any] | None = Field(
+        None,
+        description="Once ended: the outcome, each category's action with its ground and end, "
+        "what was done, the reasons and who was told.",
+    )
+    receipt: str | None = Field(None, description="The erasure receipt's id, if any.")
+
+    @classmethod
+    def of(cls, request: RightsRequest) -> RequestOut:
+        return cls(
+            id=request.id,
+            type=request.type,
+            channel=request.channel,
+            external_id=request.external_id,
+            received_on=request.received_on,
+            due_on=request.due_on,
+            extended_months=request.extended_months,
+            extension_reason=request.extension_reason,
+            status=request.status,
+            flag=request.flag,
+            opened_by=request.opened_by,
+            answered_at=request.answered_at and request.answered_at.replace(tzinfo=UTC),
+            answer=request.answer,
+            receipt=request.receipt_id,
+        )

@@ -12,9 +12,9 @@ from tutela.db import utc_naive
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.sections import RepeatedRequests
 from tutela.requests.deadlines import due_on, extended_due_on
-from tutela.requests.models import RightsRequest
+from tutela.requests.models import ENDED, RequestStatus, RightsRequest
 
-__all__ = ["CHANNELS", "ENDED", "TYPES", "extend", "get", "list_requests", "open_request"]
+__all__ = ["CHANNELS", "ONLINE", "TYPES", "extend", "get", "list_requests", "open_request"]
 
 # The rights of §10-16, and the doors a request comes through.
 TYPES = (
@@ -23,13 +23,14 @@ TYPES = (
     "rectification",
     "erasure",
     "restriction",
+    "lift_restriction",
     "portability",
     "objection",
     "consent_withdrawal",
     "post_mortem",
 )
 CHANNELS = ("api", "post", "email", "opengdpr")
-ENDED = ("closed", "cancelled")  # statuses of requests no longer in progress
+ONLINE = ("api", "email", "opengdpr")  # doors where a one-time code proves the requester
 
 
 def open_request(
@@ -37,6 +38,7 @@ def open_request(
     session: Session,
     type_: str,
     subject_id: str | None,
+    external_id: str | None,
     channel: str,
     received: date,
     opened_by: str,
@@ -63,10 +65,11 @@ def open_request(
         type=type_,
         channel=channel,
         subject_id=subject_id,
+        external_id=external_id,
         received_on=received,
         due_on=due_on(received),
         extended_months=0,
-        status="open",
+        status=RequestStatus.OPEN,
         flag=subject_id and _repeated(session, subject_id, type_, received, repeated),
         created_at=utc_naive(at),
         opened_by=opened_by,
@@ -114,7 +117,7 @@ def extend(
     if not reason.strip():
         raise InvalidInput("an extension needs its reasons", location="reason")
     request = get(session=session, request_id=request_id)
-    if request.status in ENDED:
+    if request.ended:
         raise Conflict(f"the request is {request.status}: there is no deadline to extend")
     request.due_on = extended_due_on(
         request.received_on,
@@ -131,13 +134,20 @@ def list_requests(
     *,
     session: Session,
     on: date,
+    status: RequestStatus | None = None,
     overdue: bool = False,
     due_within: int | None = None,
-    include_closed: bool = False,
+    opened_by: str | None = None,
 ) -> list[RightsRequest]:
+    """Requests of one status, or all those still in progress, soonest due first; only
+    those `opened_by` opened when given (a door sees its own)."""
     query = select(RightsRequest).order_by(RightsRequest.due_on, RightsRequest.received_on)
-    if not include_closed:
+    if status is None:
         query = query.where(RightsRequest.status.not_in(ENDED))
+    else:
+        query = query.where(RightsRequest.status == status)
+    if opened_by is not None:
+        query = query.where(RightsRequest.opened_by == opened_by)
     if overdue:
         query = query.where(RightsRequest.due_on < on)
     if due_within is not None:

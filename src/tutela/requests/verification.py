@@ -18,7 +18,15 @@ from tutela.crypto.keyring import Keyring
 from tutela.db import Base, utc_naive
 from tutela.errors import Conflict, InvalidInput
 
-__all__ = ["ATTEMPTS", "CODE_LIFETIME", "Verification", "attest", "check_code", "issue_code"]
+__all__ = [
+    "ATTEMPTS",
+    "CODE_LIFETIME",
+    "Verification",
+    "attest",
+    "check_code",
+    "exhausted",
+    "issue_code",
+]
 
 CODE_LIFETIME = timedelta(minutes=30)
 ATTEMPTS = 5
@@ -83,6 +91,15 @@ def check_code(
     verification.method, verification.verified_at = "email_code", utc_naive(at)
     verification.code_digest = None
     return None
+
+
+def exhausted(*, session: Session, request_id: str, at: datetime) -> bool:
+    """Whether no code can verify the request any more: its attempts are used up, or it
+    expired."""
+    verification = session.get(Verification, request_id)
+    if verification is None or verification.code_digest is None:
+        return False
+    return verification.attempts >= ATTEMPTS or utc_naive(at) > verification.expires_at
 
 
 def attest(*, session: Session, request_id: str, by: str, at: datetime) -> Verification:

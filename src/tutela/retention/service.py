@@ -31,6 +31,7 @@ __all__ = [
     "Step",
     "active_holds",
     "due_rows",
+    "holds_of",
     "place_hold",
     "plan",
     "release_hold",
@@ -179,6 +180,17 @@ def plan(*, session: Session, policy: Policy, as_of: date) -> list[Due]:
                 )
     out.sort(key=lambda d: (d.due, d.external_id, d.category, d.action))
     return out
+
+
+def holds_of(*, session: Session, subject_id: str) -> list[LegalHold]:
+    """The subject's active holds."""
+    return list(
+        session.scalars(
+            select(LegalHold).where(
+                LegalHold.subject_id == subject_id, LegalHold.released_at.is_(None)
+            )
+        )
+    )
 
 
 def active_holds(*, session: Session) -> dict[str, list[LegalHold]]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["Connection", "DataLimit", "Payment", "PersonalValue", "Subject"]
+__all__ = ["Connection", "DataLimit", "ErasureReceipt", "Payment", "PersonalValue", "Subject"]
 
 
 def _subject_fk() -> ForeignKey:
@@ -122,3 +122,19 @@ class DataLimit(Base):
     until: Mapped[date | None] = mapped_column(Date)  # when the rules end it; None: not known
     request_id: Mapped[str | None] = mapped_column(String(32))
     since: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ErasureReceipt(Base):
+    """The proof of an erasure, by request or by retention: what was erased (categories and
+    counts), what was kept and until when, the data keys destroyed, the trail events that
+    record it and the policy version. It holds no personal value, and no foreign key: it
+    outlives the person."""
+
+    __tablename__ = "erasure_receipts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    request_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    rule: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict] = mapped_column(JSON)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Limit
@@ -33,7 +33,6 @@ from tutela.subjects.writer import (
 )
 
 __all__ = [
-    "categories_held",
     "count",
     "email_on_file",
     "erase",
@@ -42,14 +41,18 @@ __all__ = [
     "find_by_email",
     "get",
     "get_by_id",
+    "holdings",
+    "limit",
     "limits_of",
     "list_summaries",
     "lookup",
     "read",
     "rectify",
+    "release_retain_consent",
     "save",
     "storage_categories",
     "summary",
+    "unlimit",
 ]
 
 
@@ -346,20 +349,99 @@ def count(*, session: Session, kind: str | None = None) -> int:
     return session.scalar(query) or 0
 
 
-def categories_held(*, session: Session, policy: Policy, subject_id: str) -> set[str]:
-    """The categories of which the subject has data, whatever their storage."""
-    held = set(
-        session.scalars(
-            select(PersonalValue.category).where(PersonalValue.subject_id == subject_id).distinct()
+class Held(NamedTuple):
+    """What a subject holds of one category: values or records, the latest collection (or
+    record time), and the fields the person gave themselves."""
+
+    records: int
+    latest: date | None
+    given: frozenset[str]
+
+
+def holdings(*, session: Session, policy: Policy, subject_id: str) -> dict[str, Held]:
+    """Each category the subject holds data of, archive included."""
+    by_category: dict[str, list[tuple[str, datetime, bool]]] = {}
+    for category, field, collected_at, provided in session.execute(
+        select(
+            PersonalValue.category,
+            PersonalValue.field,
+            PersonalValue.collected_at,
+            PersonalValue.provided_by_subject,
+        ).where(PersonalValue.subject_id == subject_id)
+    ):
+        by_category.setdefault(category, []).append((field, collected_at, provided))
+    held = {
+        category: Held(
+            len(rows),
+            max(at for _, at, _ in rows).date(),
+            frozenset(field for field, _, provided in rows if provided),
+        )
+        for category, rows in by_category.items()
+    }
+    for storage, category in storage_categories(policy).items():
+        model = Connection if storage == "connections" else Payment
+        count, latest = session.execute(
+            select(func.count(), func.max(model.at)).where(model.subject_id == subject_id)
+        ).one()
+        if count:
+            held[category] = Held(count, latest.date(), frozenset())
+    return held
+
+
+def limit(
+    *,
+    session: Session,
+    subject_id: str,
+    category: str,
+    basis: str,
+    grounds: Sequence[str],
+    until: date | None,
+    request_id: str | None,
+    at: datetime,
+) -> None:
+    """Limit a category of the subject's data (or every one, `EVERY_CATEGORY`) to grounds."""
+    session.merge(
+        DataLimit(
+            subject_id=subject_id,
+            category=category,
+            basis=basis,
+            grounds=list(grounds),
+            until=until,
+            request_id=request_id,
+            since=utc_naive(at),
         )
     )
-    stored = storage_categories(policy)
-    for storage, model in (("connections", Connection), ("payments", Payment)):
-        if storage in stored and session.scalar(
-            select(model.subject_id).where(model.subject_id == subject_id).limit(1)
-        ):
-            held.add(stored[storage])
-    return held
+    session.execute(
+        update(Subject).where(Subject.id == subject_id).values(limited_at=utc_naive(at))
+    )
+
+
+def unlimit(*, session: Session, subject_id: str, basis: str, at: datetime) -> list[str]:
+    """Lift the subject's limits of one basis; the categories they covered."""
+    gone = list(
+        session.scalars(
+            delete(DataLimit)
+            .where(DataLimit.subject_id == subject_id, DataLimit.basis == basis)
+            .returning(DataLimit.category)
+        )
+    )
+    left = session.scalar(select(DataLimit.subject_id).where(DataLimit.subject_id == subject_id))
+    session.execute(
+        update(Subject)
+        .where(Subject.id == subject_id)
+        .values(limited_at=utc_naive(at) if left else None)
+    )
+    return sorted(gone)
+
+
+def release_retain_consent(*, session: Session, subject_id: str) -> int:
+    """End the subject's agreements to keep payment details (§9): an erasure request ends
+    them, and the rules suspended by them apply again. The number of payments released."""
+    return session.execute(
+        update(Payment)
+        .where(Payment.subject_id == subject_id, Payment.retain_consent.is_(True))
+        .values(retain_consent=False)
+    ).rowcount
 
 
 def erase_categories(
