@@ -9,6 +9,8 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: install run test lint bench clean
 
 $(STAMP): pyproject.toml
+	@# PDF letters (WeasyPrint) subset their fonts with HarfBuzz: Debian's library, if missing.
+	-@dpkg -s libharfbuzz-subset0 >/dev/null 2>&1 || apt-get install -y -qq libharfbuzz-subset0 >/dev/null 2>&1 || echo "libharfbuzz-subset0 missing: PDF letters will warn"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -227,16 +227,26 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back when it raises.
+def session_scope(engine: Engine, *, write: bool = True, commit: bool = True) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back when it raises, or
+    always with `commit=False` (a dry run does its work, then leaves nothing of it).
 
     `write=False` is for work that only reads: on SQLite it does not wait for the writer lock,
     and reads its snapshot while writers go on.
     """
     lock = _writer_locks.get(engine) if write else None
     with lock.hold() if lock else nullcontext():
-        with _Session(bind=engine) as session, session.begin():
-            yield session
+        with _Session(bind=engine) as session:
+            transaction = session.begin()
+            try:
+                yield session
+            except BaseException:
+                transaction.rollback()
+                raise
+            if commit:
+                transaction.commit()
+            else:
+                transaction.rollback()
         if lock:
             lock.bound_wal(engine)
 

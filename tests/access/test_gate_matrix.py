@@ -241,7 +241,7 @@ def test_what_an_erasure_kept_serves_only_its_grounds(purpose):
     grounds = purpose.erasure_exception == "legal_obligation" or purpose.id == "rights_requests"
     assert decision.granted == grounds, purpose.id
     if not grounds:
-        assert "kept after an erasure request only for" in decision.reason
+        assert "since an erasure request, only for" in decision.reason
 
 
 def test_a_running_contract_ground_ends_with_the_contract():

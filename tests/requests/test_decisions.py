@@ -314,3 +314,19 @@ def test_a_clients_erasure_is_decided_category_by_category(env, cli, tmp_path):
     assert "contract" in decided["identification"]["grounds"]  # the subscription runs
     assert decided["identification"]["until"] is None  # its end waits for the subscription's
     assert "Your subscription is running" in " ".join(answer["reasons"])
+
+
+def test_from_a_recorded_death_marketing_is_refused_whatever_the_directive(ana, cli):
+    cli("principals", "add", "mia", "--role", "marketing")
+    cli("consents", "give", "crm-42", "--purpose", "newsletter")
+    assert (
+        cli("subjects", "show", "crm-42", "--as", "mia", "--purpose", "newsletter").exit_code == 0
+    )
+    directive(cli, "--directive", "keep")
+    future = cli("requests", "death", "crm-42", "--on", "2099-01-01", "--proof", "C")
+    assert future.exit_code == 1 and "future" in future.stderr
+    assert cli("requests", "death", "crm-42", "--on", "2026-11-01", "--proof", "C4").exit_code == 0
+    for purpose in ("newsletter", "relationship_management", "market_research", "profiling"):
+        refused = cli("subjects", "show", "crm-42", "--as", "mia", "--purpose", purpose)
+        assert refused.exit_code == 1 and "died on 2026-11-01" in refused.stderr, purpose
+    assert cli("subjects", "show", "crm-42", "--purpose", "rights_requests").exit_code == 0

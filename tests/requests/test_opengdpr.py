@@ -22,7 +22,7 @@ def spec_request(request_type="erasure", request_id=REQUEST_ID, email="ana@examp
             {"identity_type": "email", "identity_value": email, "identity_format": "raw"}
         ],
         "api_version": "0.1",
-        "status_callback_urls": ["https://examplecontroller.com/opengdpr_callbacks"],
+        "status_callback_urls": ["http://127.0.0.1:9/opengdpr_callbacks"],  # nothing listens
         "extensions": {"example-processor.com": {"property_id": "123456"}},
     }
 

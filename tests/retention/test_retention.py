@@ -290,16 +290,18 @@ def test_a_subjects_trail_shows_the_batch_events_that_acted_on_it(population, cl
 
 
 def test_a_contact_arriving_after_the_plan_keeps_the_person(population, monkeypatch):
-    """What is due is found before the writer lock is taken: a prospect who writes in between
-    is no longer due, and the run neither touches, counts nor audits them."""
+    """A prospect who writes between the moment they are found due and the moment the step
+    acts (another transaction committing on PostgreSQL) is no longer due, and the run
+    neither touches, counts nor audits them."""
     found = flows._due_by_subject
 
-    def contact_after_planning(session, step, as_of):
-        due = found(session, step, as_of)
+    def contact_after_planning(session, step, as_of, span):
+        due = found(session, step, as_of, span)
         if step.rule.id == "prospect_data":
-            with session_scope(population.ctx.engine) as writing:
-                subject = service.find(session=writing, external_id="p-stale")
+            subject = service.find(session=session, external_id="p-stale")
+            if subject is not None:
                 subject.last_contact_at = date(2026, 6, 1)
+                session.flush()
         return due
 
     monkeypatch.setattr(flows, "_due_by_subject", contact_after_planning)
@@ -325,3 +327,32 @@ def test_cookies_go_13_months_after_they_were_placed_whatever_the_kind(env, kind
     assert "cookies" in categories_of(env, f"{kind}-cookie")
     run(env, as_of=date(2026, 2, 10))
     assert categories_of(env, f"{kind}-cookie") == {"identification"}
+
+
+def test_a_dry_run_reports_exactly_what_the_run_then_does(population, cli):
+    """Same counts, same subjects: the dry run does the run's work and rolls it back, so a
+    rule acting after another on the same data (banking kept with and without consent), or
+    a subject emptied by the run, is reported as the run then finds it."""
+    former = person(
+        "c-old", "client", subscription_started_at="2018-01-01", subscription_ended_at="2020-01-01"
+    )
+    former["payments"] = [
+        {
+            "at": "2019-12-01T10:00:00Z",
+            "method": "card",
+            "card_last4": "3333",
+            "retain_consent": False,
+        }
+    ]
+    store(population, former)
+    cli("holds", "add", "p-held", "--purpose", "debt_disputes", "--reference", "CASE-7")
+    before = categories_of(population, "c-old")
+    dry = json.loads(cli("retention", "run", "--as-of", str(AS_OF), "--dry-run", "--json").stdout)
+    assert categories_of(population, "c-old") == before  # nothing changed
+    done = json.loads(cli("retention", "run", "--as-of", str(AS_OF), "--json").stdout)
+    assert dry.pop("dry_run") and not done.pop("dry_run")
+    assert dry == done
+    acted = {(a["rule"], a["action"]): a["external_ids"] for a in done["actions"]}
+    assert "c-old" in acted[("banking_data", "delete")]
+    assert "c-old" not in acted.get(("banking_data_kept_with_consent", "delete"), [])
+    assert done["subjects_removed"] >= 1 and done["receipts"] >= 1

@@ -181,7 +181,7 @@ def _limited(
             if ground != "contract" or policy.contract_running(facts.lifecycle, at.date()):
                 serves |= policy.ground_purposes(ground, category, facts.kind)
         if purpose not in serves:
-            return "kept after an erasure request only for: " + ", ".join(sorted(serves))
+            return "since an erasure request, only for: " + ", ".join(sorted(serves))
     return None
 
 

@@ -80,14 +80,19 @@ def _erasure(session, keyring, rules, actor, request, decision, facts, at, done)
         subjects.erase_categories(
             session=session, policy=policy, subject_id=subject_id, categories=set(erased)
         )
-        for item in kept:
+        # What is kept serves its grounds; every other category, erased or never held, what
+        # the running contract produces from now on, or nothing but the person's own rights.
+        running = policy.contract_running(facts.lifecycle, decision.as_of)
+        grounds = {item.category: (item.grounds, item.until) for item in kept}
+        for category in policy.categories:
+            kept_for, until = grounds.get(category.id, (("contract",) if running else (), None))
             subjects.limit(
                 session=session,
                 subject_id=subject_id,
-                category=item.category,
+                category=category.id,
                 basis="erasure",
-                grounds=item.grounds,
-                until=item.until,
+                grounds=kept_for,
+                until=until,
                 request_id=request.id,
                 at=at,
             )

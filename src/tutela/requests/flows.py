@@ -124,7 +124,12 @@ def process(
     names = sorted(r.name for r in recipients if r.id in told)
     if told:
         done.lines.append("recipients told (Art. 19): " + "; ".join(names))
-    request.answer = {**decision.as_dict(), "done": done.lines, "told": names}
+    request.answer = {
+        **decision.as_dict(),
+        "done": done.lines,
+        "told": names,
+        "receipt": done.receipt and done.receipt["receipt"],
+    }
     request.answered_at = utc_naive(at)
     reply = _reply(session, keyring, rules, actor, request, decision, done, address, at)
     status = (

@@ -23,7 +23,7 @@ from tutela.cli_support import (
 )
 from tutela.clock import now, today
 from tutela.db import session_scope
-from tutela.retention import flows, service
+from tutela.retention import flows, holds, service
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import add_months
 from tutela.subjects import service as subjects
@@ -104,27 +104,30 @@ def forecast(
 @app.command()
 def run(
     as_of: AsOfOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, change nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Report exactly what the run would do; change nothing."),
+    ] = False,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Archive, delete and anonymise what is due; safe to repeat and to interrupt."""
     day = _as_of(as_of)
-    with (
-        load_context(db) as ctx,
-        progress_bar("retention", None, enabled=not json_output) as advance,
-    ):
-        report = flows.run(
-            engine=ctx.engine,
-            policy=ctx.policy,
-            keyring=ctx.open_keyring(),
-            actor=Actor.console(),
-            as_of=day,
-            at=now(),
-            dry_run=dry_run,
-            batch_size=ctx.settings.retention_batch,
-            progress=advance,
-        )
+    with load_context(db) as ctx:
+        total = flows.count_subjects(ctx.engine)
+        with progress_bar("retention", total, enabled=not json_output) as advance:
+            report = flows.run(
+                engine=ctx.engine,
+                policy=ctx.policy,
+                keyring=ctx.open_keyring(),
+                actor=Actor.console(),
+                as_of=day,
+                at=now(),
+                dry_run=dry_run,
+                listing=json_output,
+                batch_size=ctx.settings.retention_batch,
+                progress=advance,
+            )
     if json_output:
         print_json(report.as_dict())
         return
@@ -134,7 +137,8 @@ def run(
         console.print(f"{rule}: {n} subject(s) {verb} {done}")
     console.print(
         f"{report.skipped_for_holds} skipped for legal holds; "
-        f"{report.subjects_removed} subjects left with nothing removed"
+        f"{report.subjects_removed} subjects left with nothing {verb} removed; "
+        f"{report.receipts} erasure receipt(s)"
     )
 
 
@@ -182,7 +186,7 @@ def add_hold(
     """Suspend deletion and anonymisation of a subject's data (a debt, a dispute)."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         subject = subjects.get(session=session, external_id=external_id)
-        hold = flows.place_hold(
+        hold = holds.place_hold(
             session=session,
             policy=ctx.policy,
             actor=Actor.console(),
@@ -234,7 +238,7 @@ def list_holds(db: DbOption = None, json_output: JsonOption = False) -> None:
 def release_hold(hold_id: int, db: DbOption = None, json_output: JsonOption = False) -> None:
     """Lift a legal hold: the retention rules apply again at the next run."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        flows.release_hold(
+        holds.release_hold(
             session=session, policy=ctx.policy, actor=Actor.console(), hold_id=hold_id, at=now()
         )
     if json_output:

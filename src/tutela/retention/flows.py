@@ -1,14 +1,16 @@
-"""Running the retention steps due at a date: set-based statements, batch by batch, audited.
+"""Running the retention steps due at a date: set-based statements, a range of subjects at a
+time, audited.
 
-Step after step (each rule's archive, then its final action), the subjects the step is due
-for are found, then acted on a batch at a time. Each batch is one transaction holding the
-step's statements, the statistics an anonymisation leaves, the removal of subjects left with
-nothing, and the audit events naming the rule and the policy version: one per set of
-categories acted on, listing its subjects (found by subject like any other event). Finding
-what is due step by step, rather than for all steps at first, lets each step scan a store
-the previous ones have already thinned.
+Subjects are taken in ranges of their ids, `batch_size` at a time. Each range is one
+transaction running every step in order (each rule's archive, then its final action): the
+subjects of the range the step is due for are found, then acted on with the step's
+statements, the statistics an anonymisation leaves, the removal of subjects left with
+nothing, one audit event per set of categories acted on (listing its subjects) and, for what
+is removed, an erasure receipt. A step touches only the subjects of its range, so a dry run
+does exactly the same work and rolls each range back: it reports what the run then does,
+the same counts and the same subjects.
 
-A run killed at any moment loses only the batch in flight, which the next run does again;
+A run killed at any moment loses only the range in flight, which the next run does again;
 a step already done is no longer due, so running the same date twice does nothing the
 second time.
 """
@@ -16,7 +18,7 @@ second time.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -33,6 +35,7 @@ from sqlalchemy import (
     delete,
     exists,
     false,
+    func,
     insert,
     select,
     update,
@@ -47,14 +50,14 @@ from tutela.crypto.models import DataKey
 from tutela.db import insert_ids, session_scope, utc_naive
 from tutela.policy.schema import Policy
 from tutela.prepared import fetch_literal
-from tutela.retention import service
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import latest_anchor
 from tutela.retention.service import Step, active_holds, due_rows, steps
+from tutela.subjects import receipts
 from tutela.subjects import service as subjects
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
-__all__ = ["RunReport", "place_hold", "release_hold", "run"]
+__all__ = ["RunReport", "count_subjects", "run"]
 
 BATCH = 10_000
 # The batch at hand, in a temporary table of the connection, in parts that share the same
@@ -77,35 +80,76 @@ payments_t = Payment.__table__
 
 @dataclass
 class RunReport:
+    """What a run did (or a dry run would do): subjects acted on by rule and action, with
+    their external ids when `listing`, holds that stopped a removal, subjects removed."""
+
     as_of: date
     dry_run: bool
+    listing: bool = False
     actions: Counter = field(default_factory=Counter)  # (rule, action) -> subjects
+    listed: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     skipped_for_holds: int = 0
     subjects_removed: int = 0
+    receipts: int = 0
 
     def as_dict(self) -> dict:
         return {
             "as_of": self.as_of.isoformat(),
             "dry_run": self.dry_run,
             "actions": [
-                {"rule": rule, "action": action, "subjects": n}
+                {
+                    "rule": rule,
+                    "action": action,
+                    "subjects": n,
+                    **(
+                        {"external_ids": sorted(self.listed[(rule, action)])}
+                        if self.listing
+                        else {}
+                    ),
+                }
                 for (rule, action), n in sorted(self.actions.items())
             ],
             "skipped_for_holds": self.skipped_for_holds,
             "subjects_removed": self.subjects_removed,
+            "receipts": self.receipts,
         }
 
 
-def _due_by_subject(session: Session, step: Step, as_of: date) -> dict[str, set[str]]:
-    """The categories the step is due for, by subject: ids only, no dates to convert."""
+Span = tuple[str | None, str | None]  # subject ids after the first and up to the second
+
+
+def _due_by_subject(session: Session, step: Step, as_of: date, span: Span) -> dict[str, set[str]]:
+    """The categories the step is due for, by subject of the span: ids only."""
     due: dict[str, set[str]] = defaultdict(set)
+    after, upto = span
     for query in due_rows(step, as_of):
         subject_id, _external_id, category, _anchor = query.selected_columns
-        for sid, name in fetch_literal(
-            session.connection(), query.with_only_columns(subject_id, category)
-        ):
+        query = query.with_only_columns(subject_id, category)
+        if after is not None:
+            query = query.where(subjects_t.c.id > after)
+        if upto is not None:
+            query = query.where(subjects_t.c.id <= upto)
+        for sid, name in fetch_literal(session.connection(), query):
             due[sid].add(name)
     return due
+
+
+def _spans(engine: Engine, size: int) -> Iterator[tuple[Span, int]]:
+    """Consecutive ranges of subject ids, `size` subjects each, and how many each holds."""
+    after = None
+    while True:
+        with session_scope(engine, write=False) as session:
+            ids = select(subjects_t.c.id).order_by(subjects_t.c.id)
+            if after is not None:
+                ids = ids.where(subjects_t.c.id > after)
+            upto = session.scalar(ids.offset(size - 1).limit(1))
+            if upto is None:
+                left = session.scalar(select(func.count()).select_from(ids.subquery()))
+                if left:
+                    yield (after, None), left
+                return
+        yield (after, upto), size
+        after = upto
 
 
 @dataclass
@@ -117,6 +161,12 @@ class Part:
     subject_ids: list[str]
 
 
+def count_subjects(engine: Engine) -> int:
+    """How many subjects a run goes through: the total of its progress bar."""
+    with session_scope(engine, write=False) as session:
+        return session.scalar(select(func.count()).select_from(subjects_t)) or 0
+
+
 def run(
     *,
     engine: Engine,
@@ -126,25 +176,25 @@ def run(
     as_of: date,
     at: datetime,
     dry_run: bool = False,
+    listing: bool = False,
     batch_size: int = BATCH,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> RunReport:
-    """Perform every step due at `as_of` (only count them with `dry_run`)."""
-    report = RunReport(as_of, dry_run)
-    for step in steps(policy):
-        with session_scope(engine, write=False) as session:
+    """Perform every step due at `as_of`; with `dry_run`, do it all and roll it back, to
+    report exactly what the run would do. `listing` names the subjects by external id."""
+    report = RunReport(as_of, dry_run, listing)
+    for span, size in _spans(engine, batch_size):
+        with session_scope(engine, commit=not dry_run) as session:
             holds = active_holds(session=session)
-            due = _not_held(report, step, _due_by_subject(session, step, as_of), holds)
-        ids = sorted(due)
-        for start in range(0, len(ids), batch_size):
-            batch = {sid: due[sid] for sid in ids[start : start + batch_size]}
-            acted = len(batch)
-            if not dry_run:
-                with session_scope(engine) as session:
-                    acted, removed = _apply(session, policy, keyring, actor, step, batch, as_of, at)
-                report.subjects_removed += removed
-            report.actions[(step.rule.id, step.action)] += acted
-            progress(len(batch))
+            for step in steps(policy):
+                due = _not_held(report, step, _due_by_subject(session, step, as_of, span), holds)
+                if due:
+                    acted, removed = _apply(
+                        session, policy, keyring, actor, step, due, as_of, at, report
+                    )
+                    report.actions[(step.rule.id, step.action)] += acted
+                    report.subjects_removed += removed
+        progress(size)
     return report
 
 
@@ -175,6 +225,7 @@ def _apply(
     batch: dict[str, set[str]],
     as_of: date,
     at: datetime,
+    report: RunReport,
 ) -> tuple[int, int]:
     """The step for one batch of subjects, in the caller's transaction: the number of
     subjects acted on, and of those removed for having nothing left."""
@@ -186,15 +237,18 @@ def _apply(
     parts = _still_due(session, step, parts, as_of)
     if not parts:
         return 0, 0
+    if report.listing:
+        report.listed[(step.rule.id, step.action)] += session.scalars(
+            select(subjects_t.c.external_id).where(subjects_t.c.id.in_(_IN_BATCH))
+        ).all()
     if step.action == "anonymise":
         _count_anonymised(session, policy, keyring, step)
     now = utc_naive(at)
-    for part in parts:
-        _act(session, step, part, as_of, now)
-    removed = _remove_emptied(session) if step.removes else 0
+    records = sum(_act(session, step, part, as_of, now) for part in parts)
+    removed, keys = _remove_emptied(session, keyring) if step.removes else (0, [])
     reason = f"retention rule {step.rule.id}"
     detail = {"rule": step.rule.id, "as_of": as_of.isoformat()}  # the same for the batch
-    audit.log(
+    last = audit.log(
         session,
         policy,
         at,
@@ -211,39 +265,61 @@ def _apply(
             for p in parts
         ),
     )
+    if step.removes:
+        erased = defaultdict(int)
+        for part in parts:
+            for category in part.categories:
+                erased[category] += len(part.subject_ids)
+        receipts.issue(
+            session=session,
+            at=at,
+            policy_version=policy.version,
+            erased=dict(erased),
+            events=list(range(last - len(parts) + 1, last + 1)),
+            rule=step.rule.id,
+            data_keys=keys,
+            subjects=sum(len(p.subject_ids) for p in parts),
+            records=records,
+            as_of=as_of.isoformat(),
+        )
+        report.receipts += 1
     return sum(len(p.subject_ids) for p in parts), removed
 
 
-def _act(session: Session, step: Step, part: Part, as_of: date, now: datetime) -> None:
-    """The step's statements for the subjects of one part."""
+def _act(session: Session, step: Step, part: Part, as_of: date, now: datetime) -> int:
+    """The step's statements for the subjects of one part; the rows they touched."""
     categories, ids = part.categories, {"part": part.index}
+    touched = 0
     record = [c for c in categories if c in step.record_categories]
     if record:
         rows = [values_t.c.subject_id.in_(_IN_PART), values_t.c.category.in_(record)]
         if step.rule.anchor == "collected_at":
             cutoff = latest_anchor(as_of, step.months)
             rows.append(values_t.c.collected_at <= datetime.combine(cutoff, time.max))
-        _archive_or_remove(session, step, values_t, rows, ids, now)
+        touched += _archive_or_remove(session, step, values_t, rows, ids, now)
     if step.connections in categories:
-        session.execute(delete(connections_t).where(connections_t.c.subject_id.in_(_IN_PART)), ids)
+        touched += session.execute(
+            delete(connections_t).where(connections_t.c.subject_id.in_(_IN_PART)), ids
+        ).rowcount
     if step.payments in categories:
         rows = [payments_t.c.subject_id.in_(_IN_PART)]
         if step.rule.unless == "retain_consent":
             rows.append(payments_t.c.retain_consent == false())
-        _archive_or_remove(session, step, payments_t, rows, ids, now)
+        touched += _archive_or_remove(session, step, payments_t, rows, ids, now)
+    return touched
 
 
 def _archive_or_remove(
     session: Session, step: Step, table: Table, rows: list, ids: dict, now: datetime
-) -> None:
+) -> int:
     """Archive the rows (those not archived yet), or delete them, as the step says."""
     if step.action == "archive":
-        session.execute(
-            update(table).where(*rows, table.c.archived_at.is_(None)).values(archived_at=now),
-            ids,
+        statement = (
+            update(table).where(*rows, table.c.archived_at.is_(None)).values(archived_at=now)
         )
     else:
-        session.execute(delete(table).where(*rows), ids)
+        statement = delete(table).where(*rows)
+    return session.execute(statement, ids).rowcount
 
 
 def _load_batch(session: Session, parts: list[Part]) -> None:
@@ -331,9 +407,10 @@ def _count_anonymised(session: Session, policy: Policy, keyring: Keyring, step: 
     )
 
 
-def _remove_emptied(session: Session) -> int:
+def _remove_emptied(session: Session, keyring: Keyring) -> tuple[int, list[str]]:
     """Subjects of the batch left with no personal data go entirely, data key first: the row
-    that named them (external id, exact dates) would otherwise still link back to them."""
+    that named them (external id, exact dates) would otherwise still link back to them. The
+    number removed, and the ids of the data keys destroyed."""
     holds_t = LegalHold.__table__
     of_batch = batch_t.c.subject_id
     emptied = session.execute(
@@ -347,65 +424,16 @@ def _remove_emptied(session: Session) -> int:
         )
         .values(emptied=True)
     ).rowcount
-    if emptied:
-        subjects.erase(session=session, subject_ids=_IN_BATCH.where(batch_t.c.emptied))
-    return emptied
-
-
-def place_hold(
-    *,
-    session: Session,
-    policy: Policy,
-    actor: Actor,
-    subject_id: str,
-    categories: list[str],
-    purpose: str,
-    reference: str,
-    at: datetime,
-) -> LegalHold:
-    """Suspend deletion and anonymisation of the subject's categories; audited."""
-    hold = service.place_hold(
-        session=session,
-        policy=policy,
-        subject_id=subject_id,
-        categories=categories,
-        purpose=purpose,
-        reference=reference,
-        by=actor.name,
-        at=at,
-    )
-    audit.log(
-        session,
-        policy,
-        at,
-        Event(
-            actor.name,
-            "place_hold",
-            "done",
-            subject_id=subject_id,
-            categories=hold.categories,
-            purpose=purpose,
-            detail={"hold": hold.id},
-        ),
-    )
-    return hold
-
-
-def release_hold(
-    *, session: Session, policy: Policy, actor: Actor, hold_id: int, at: datetime
-) -> LegalHold:
-    """Lift a hold: the rules apply again at the next run; audited."""
-    hold = service.release_hold(session=session, hold_id=hold_id, by=actor.name, at=at)
-    audit.log(
-        session,
-        policy,
-        at,
-        Event(
-            actor.name,
-            "release_hold",
-            "done",
-            subject_id=hold.subject_id,
-            detail={"hold": hold.id},
-        ),
-    )
-    return hold
+    if not emptied:
+        return 0, []
+    keys_t = DataKey.__table__
+    keys = [
+        keyring.data_key_id(sid, wrapped)
+        for sid, wrapped in session.execute(
+            select(keys_t.c.subject_id, keys_t.c.wrapped).where(
+                keys_t.c.subject_id.in_(_IN_BATCH.where(batch_t.c.emptied))
+            )
+        )
+    ]
+    subjects.erase(session=session, subject_ids=_IN_BATCH.where(batch_t.c.emptied))
+    return emptied, keys

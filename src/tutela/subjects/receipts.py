@@ -39,10 +39,13 @@ def issue(
     kept: list[dict[str, Any]] = (),
     data_keys: list[str] = (),
     subjects: int = 1,
+    records: int | None = None,
     as_of: str | None = None,
 ) -> ErasureReceipt:
-    """Record a receipt: what was erased (records by category), what was kept and until
-    when, the ids of the data keys destroyed, the trail events that record the erasure."""
+    """Record a receipt: what was erased (by category: its records for one person, the
+    people it was erased for in a retention batch, whose `records` is then the rows removed),
+    what was kept and until when, the ids of the data keys destroyed, the trail events that
+    record the erasure."""
     receipt_id = uuid.uuid4().hex
     body = {
         "receipt": receipt_id,
@@ -53,7 +56,11 @@ def issue(
         "rule": rule,
         "as_of": as_of,
         "subjects": subjects,
-        "erased": [{"category": c, "records": n} for c, n in sorted(erased.items())],
+        "erased": [
+            {"category": c, "subjects" if request_id is None else "records": n}
+            for c, n in sorted(erased.items())
+        ],
+        "records": records,
         "kept": list(kept),
         "data_keys_destroyed": sorted(data_keys),
         "events": sorted(events),
