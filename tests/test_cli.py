@@ -116,3 +116,51 @@ def test_init_again_on_an_initialised_database(env, cli):
     result = cli("init", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["admin_key"] is None
+
+
+TIME_DEPENDENT = """requests open, requests list, requests verify, requests extend, requests process,
+requests refuse, requests cancel, requests close-unverified, requests lift-restriction,
+requests death, requests export, requests letter, retention plan, retention run,
+subjects show, subjects import, demo, consents give, consents withdraw, consents object,
+holds add, holds release, outbox send, access review, access report, access resolve,
+disclosures record, principals add, principals deactivate, worker"""
+
+
+def test_every_time_dependent_command_takes_as_of():
+    import typer.main
+
+    from tutela.cli import app
+
+    root = typer.main.get_command(app)
+    missing = []
+    for path in (p.strip() for p in TIME_DEPENDENT.split(",")):
+        command = root
+        for name in path.split():
+            command = command.commands[name]
+        if not any("--as-of" in p.opts for p in command.params):
+            missing.append(path)
+    assert missing == []
+
+
+def test_a_consent_given_as_of_a_day_counts_from_that_day(env, cli, example, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    cli("subjects", "import", str(path))
+    assert (
+        cli(
+            "consents", "give", "crm-42", "--purpose", "newsletter", "--as-of", "2099-01-01"
+        ).exit_code
+        == 0
+    )
+    ledger = json.loads(cli("consents", "show", "crm-42", "--json").stdout)
+    assert [c["given_at"][:10] for c in ledger["consents"] if c["purpose"] == "newsletter"] == [
+        "2099-01-01"
+    ]
+    refused = cli("subjects", "show", "crm-42", "--purpose", "newsletter")
+    assert refused.exit_code == 1 and "no active consent" in refused.stderr  # not yet
+    assert (
+        cli(
+            "subjects", "show", "crm-42", "--purpose", "newsletter", "--as-of", "2099-01-02"
+        ).exit_code
+        == 0
+    )

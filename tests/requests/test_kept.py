@@ -123,3 +123,35 @@ def test_nothing_is_kept_until_a_day_already_past(env, cli, tmp_path):
     assert {i["action"] for i in decided.values()} == {"erase"}
     assert "ended on" in decided["banking"]["reason"]  # its period for the law is over
     assert answer["done"][0] == "all your personal data was erased, and the key that encrypted it"
+
+
+def test_lifting_a_hold_erases_what_only_it_kept(env, cli, tmp_path):
+    """A held prospect asks for erasure: the hold keeps what it covers; lifted, that goes too."""
+    prospect = {
+        "external_id": "p-1",
+        "kind": "prospect",
+        "source": "website_contact",
+        "identification": {"last_name": "Roy", "email": "roy@example.org"},
+        "enriched": {"segment": "smb"},
+        "lifecycle": {"last_contact_at": "2026-10-01"},
+    }
+    import_people(cli, tmp_path, prospect)
+    cli("holds", "add", "p-1", "--purpose", "debt_disputes", "--reference", "CASE-1",
+        "--category", "identification")  # fmt: skip
+    request_id = open_verified(cli, "erasure", "p-1")
+    decided = items(process(cli, request_id))
+    assert decided["identification"]["action"] == "keep"
+    assert decided["identification"]["grounds"] == ["hold:debt_disputes"]
+    assert decided["enriched"]["action"] == "erase"
+    kept = json.loads(
+        cli("subjects", "show", "p-1", "--purpose", "rights_requests", "--json").stdout
+    )
+    assert set(kept["data"]) >= {"identification"} and not kept["data"].get("enriched")
+    released = json.loads(cli("holds", "release", "1", "--json").stdout)
+    assert released["erased"] == ["identification"]
+    gone = cli("subjects", "show", "p-1", "--purpose", "rights_requests")
+    assert gone.exit_code == 1 and "no subject" in gone.stderr  # nothing left: key destroyed
+    receipt = json.loads(cli("requests", "receipt", request_id, "--json").stdout)
+    (then,) = receipt["then"]
+    assert [e["category"] for e in then["erased"]] == ["identification"]
+    assert then["data_keys_destroyed"] and then["request"] == request_id

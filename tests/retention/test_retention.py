@@ -356,3 +356,17 @@ def test_a_dry_run_reports_exactly_what_the_run_then_does(population, cli):
     assert "c-old" in acted[("banking_data", "delete")]
     assert "c-old" not in acted.get(("banking_data_kept_with_consent", "delete"), [])
     assert done["subjects_removed"] >= 1 and done["receipts"] >= 1
+
+
+def test_each_removal_by_retention_yields_a_receipt(population, cli):
+    run(population)
+    receipts = json.loads(cli("retention", "receipts", "--json").stdout)
+    by_rule = {r["rule"]: r for r in receipts}
+    assert {"prospect_data", "technical_data", "banking_data"} <= set(by_rule)
+    prospects = by_rule["prospect_data"]
+    assert prospects["by"] == "retention" and prospects["as_of"] == str(AS_OF)
+    assert prospects["data_keys_destroyed"]  # p-stale was left with nothing: its key went
+    assert all(e["hash"] for e in prospects["events"])
+    assert prospects["policy_version"] == population.ctx.policy.version
+    assert "Ana" not in json.dumps(receipts) and "ana@example.org" not in json.dumps(receipts)
+    assert json.loads(cli("retention", "receipts", "--rule", "cookies", "--json").stdout) == []

@@ -17,10 +17,11 @@ from tutela.cli_support import (
     acting_as,
     console,
     load_context,
+    moment,
     parse_day,
     print_json,
 )
-from tutela.clock import as_of_datetime, now
+from tutela.clock import as_of_datetime
 from tutela.db import session_scope
 from tutela.subjects import service as subjects
 
@@ -46,6 +47,7 @@ def add(
     until: Annotated[
         str | None, typer.Option(help="Departure day (YYYY-MM-DD): the last day of access.")
     ] = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -62,7 +64,7 @@ def add(
             roles=role,
             active_from=active_from,
             active_until=active_until,
-            at=now(),
+            at=moment(as_of),
         )
         roles = list(principal.roles)
     if json_output:
@@ -102,11 +104,17 @@ def list_(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 
 @principals_app.command("deactivate")
-def deactivate(name: str, db: DbOption = None, json_output: JsonOption = False) -> None:
+def deactivate(
+    name: str, as_of: AsOfOption = None, db: DbOption = None, json_output: JsonOption = False
+) -> None:
     """End a principal's access now and revoke its keys (a departure)."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         revoked = flows.deactivate_principal(
-            session=session, policy=ctx.policy, actor=acting_as(session, None), name=name, at=now()
+            session=session,
+            policy=ctx.policy,
+            actor=acting_as(session, None),
+            name=name,
+            at=moment(as_of),
         )
     if json_output:
         print_json({"name": name, "keys_revoked": revoked})
@@ -124,6 +132,7 @@ def report(
         list[str] | None, typer.Option(help="Category concerned (repeatable).")
     ] = None,
     as_: AsOption = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -138,7 +147,7 @@ def report(
             subject_id=subject_id,
             categories=category or [],
             description=description,
-            at=now(),
+            at=moment(as_of),
         )
         report_id = filed.id
     if json_output:
@@ -178,6 +187,7 @@ def reports(
 def resolve(
     report_id: int,
     resolution: Annotated[str, typer.Option(help="What was done.")],
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -190,7 +200,7 @@ def resolve(
             actor=acting_as(session, None),
             report_id=report_id,
             resolution=resolution,
-            at=now(),
+            at=moment(as_of),
         )
     if json_output:
         print_json({"id": report_id, "status": "resolved"})
@@ -229,6 +239,7 @@ def record(
     reference: Annotated[
         str | None, typer.Option(help="The authority's request reference.")
     ] = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -243,7 +254,7 @@ def record(
             subject_id=subjects.get(session=session, external_id=subject).id,
             categories=[c.strip() for c in categories.split(",") if c.strip()],
             reference=reference,
-            at=now(),
+            at=moment(as_of),
         )
         result = {
             "id": disclosure.id,

@@ -42,7 +42,6 @@ def list_reports(
 ) -> list[dict]:
     """The reports, for a principal whose role has oversight (the DPO)."""
     with call(request, credentials) as c:
-        roles = c.actor.roles or ()
-        if not any((r := c.ctx.policy.recipient(role)) and r.oversight for role in roles):
+        if not c.ctx.policy.has_oversight(c.actor.roles):
             raise Denied("only a role with oversight (the DPO) may read access reports")
         return oversight.list_reports(session=c.session, keyring=c.keyring, status=status)

@@ -9,15 +9,16 @@ import typer
 from rich.table import Table
 
 from tutela.cli_support import (
+    AsOfOption,
     DbOption,
     JsonOption,
     acting_as,
     console,
     load_context,
+    moment,
     parse_day,
     print_json,
 )
-from tutela.clock import now
 from tutela.consent import flows, service
 from tutela.db import session_scope
 from tutela.subjects import service as subjects
@@ -34,6 +35,7 @@ def give(
     purpose: Purpose,
     channel: Annotated[str | None, typer.Option(help="Where it was given (web_form...).")] = None,
     expires: Annotated[str | None, typer.Option(help="Day it lapses (YYYY-MM-DD).")] = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -48,14 +50,18 @@ def give(
             purpose=purpose,
             channel=channel,
             expires_at=datetime.combine(day, time.min, tzinfo=UTC) if day else None,
-            at=now(),
+            at=moment(as_of),
         )
     _done(json_output, {"external_id": external_id, "purpose": purpose, "consent": "given"})
 
 
 @app.command()
 def withdraw(
-    external_id: ExternalId, purpose: Purpose, db: DbOption = None, json_output: JsonOption = False
+    external_id: ExternalId,
+    purpose: Purpose,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Withdraw a consent now: the purpose is refused from this moment."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
@@ -65,7 +71,7 @@ def withdraw(
             actor=acting_as(session, None),
             subject=subjects.get(session=session, external_id=external_id),
             purpose=purpose,
-            at=now(),
+            at=moment(as_of),
         )
     _done(json_output, {"external_id": external_id, "purpose": purpose, "consent": "withdrawn"})
 
@@ -74,6 +80,7 @@ def withdraw(
 def object_(
     external_id: ExternalId,
     scope: Annotated[str, typer.Option(help="An objection scope of the policy (prospecting...).")],
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -85,7 +92,7 @@ def object_(
             actor=acting_as(session, None),
             subject=subjects.get(session=session, external_id=external_id),
             scope=scope,
-            at=now(),
+            at=moment(as_of),
         )
     _done(json_output, {"external_id": external_id, "objection": scope})
 

@@ -6,8 +6,15 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from tutela.cli_support import DbOption, JsonOption, console, load_context, print_json
-from tutela.clock import now
+from tutela.cli_support import (
+    AsOfOption,
+    DbOption,
+    JsonOption,
+    console,
+    load_context,
+    moment,
+    print_json,
+)
 from tutela.db import session_scope
 from tutela.outbox.models import OutboxMessage
 from tutela.outbox.service import deliver_due
@@ -16,10 +23,10 @@ app = typer.Typer(help="Messages to people and recipients (e-mail).", no_args_is
 
 
 @app.command()
-def send(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """Deliver every message due; failures are retried later with backoff."""
+def send(as_of: AsOfOption = None, db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Deliver every message due (by the end of --as-of DAY); failures are retried later."""
     with load_context(db) as ctx:
-        counts = deliver_due(ctx, at=now())
+        counts = deliver_due(ctx, at=moment(as_of))
     if json_output:
         print_json(counts)
     else:

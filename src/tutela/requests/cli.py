@@ -1,8 +1,8 @@
-"""`tutela requests`: the whole life of a rights request, from the letter to the receipt."""
+"""`tutela requests`: the whole life of a rights request, from the letter to the receipt; the
+commands that decide and answer are in `answers_cli`."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,37 +22,18 @@ from tutela.cli_support import (
 )
 from tutela.db import session_scope
 from tutela.errors import Denied
-from tutela.requests import death as deaths
-from tutela.requests import export as exports
-from tutela.requests import flows, intake, permissions, service
-from tutela.requests.decision import Outcome
+from tutela.requests import answers_cli as answers
+from tutela.requests import intake, permissions, service
 from tutela.requests.models import RequestStatus
-from tutela.requests.notices import contacts
 from tutela.requests.schemas import RequestOut
 
 app = typer.Typer(help="Rights requests (§10-16).", no_args_is_help=True)
 
 RequestId = Annotated[str, typer.Argument(help="The request's id.")]
-OutOption = Annotated[Path, typer.Option(help="File to write (must not exist; mode 0600).")]
 
 
 def _out(request) -> dict:
     return RequestOut.of(request).model_dump(mode="json")
-
-
-def _print_answer(request_id: str, answer: dict, reply: str | None) -> None:
-    console.print(f"request {request_id} ({answer['type']}): {answer['outcome']}")
-    for item in answer.get("items", []):
-        if item["action"] != "give":
-            console.print(
-                f"  {item['category']}: {item['action']}: {item['reason']}", soft_wrap=True
-            )
-    for line in [*answer.get("done", []), *answer.get("reasons", [])]:
-        console.print(f"  {line}", soft_wrap=True)
-    if reply == "letter":
-        console.print(f"  write to the person: tutela requests letter {request_id}")
-    elif reply == "email":
-        console.print("  the answer is e-mailed to the person (tutela outbox send)")
 
 
 @app.command("open")
@@ -188,7 +169,7 @@ def show(
         if key != "answer":
             console.print(f"{key}: {value}", soft_wrap=True)
     if out["answer"]:
-        _print_answer(request_id, out["answer"], None)
+        answers.print_answer(request_id, out["answer"], None)
 
 
 @app.command()
@@ -256,61 +237,6 @@ def extend(
 
 
 @app.command()
-def process(
-    request_id: RequestId,
-    as_: AsOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Decide a verified request and carry it out: each category's action, why, and until
-    when anything kept is kept; the person is answered through their channel."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        answered = flows.process(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
-            request_id=request_id,
-            at=moment(as_of),
-        )
-    _answered(request_id, answered, ctx.policy, json_output)
-
-
-def _answered(request_id: str, answered: flows.Answered, policy, json_output: bool) -> None:
-    summary = {**answered.answer, "reply": answered.reply, "contacts": contacts(policy)}
-    if answered.decision.type in exports.EXPORTABLE and answered.decision.outcome == Outcome.DONE:
-        summary["copy"] = f"tutela requests export {request_id}"
-    if json_output:
-        print_json(summary)
-    else:
-        _print_answer(request_id, summary, answered.reply)
-
-
-@app.command()
-def refuse(
-    request_id: RequestId,
-    reason: Annotated[str, typer.Option(help="Why it is manifestly unfounded or excessive.")],
-    as_: AsOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Refuse a request as manifestly unfounded or excessive (Art. 12(5)), with reasons."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        answered = flows.refuse(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
-            request_id=request_id,
-            reason=reason,
-            at=moment(as_of),
-        )
-    _answered(request_id, answered, ctx.policy, json_output)
-
-
-@app.command()
 def cancel(
     request_id: RequestId,
     as_: AsOption = None,
@@ -361,146 +287,13 @@ def close_unverified(
             console.print(f"  {request_id}")
 
 
-@app.command("lift-restriction")
-def lift_restriction(
-    external_id: Annotated[str, typer.Argument(help="The person's id in your systems.")],
-    reason: Annotated[str, typer.Option(help="Why (no personal data): told to the person.")],
-    as_: AsOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Lift a person's restriction (the DPO); the person and the recipients are told."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        lifted = flows.lift_restriction(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
-            external_id=external_id,
-            reason=reason,
-            at=moment(as_of),
-        )
-    if json_output:
-        print_json(lifted)
-    else:
-        told = "by e-mail" if lifted["person_told"] else "no e-mail on file: write to them"
-        console.print(f"restriction of {external_id} lifted; the person is told {told}")
-
-
-@app.command()
-def death(
-    external_id: str,
-    on: Annotated[str, typer.Option(help="Day of death (YYYY-MM-DD).")],
-    proof: Annotated[str, typer.Option(help="Reference of the proof checked (certificate).")],
-    as_: AsOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """Record a death on a checked proof and carry out the person's directive (§16)."""
-    day = parse_day(on, "--on")
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        outcome = deaths.record_death(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
-            external_id=external_id,
-            died_on=day,
-            proof=proof,
-            at=moment(as_of),
-        )
-    if json_output:
-        print_json(outcome)
-    else:
-        console.print(f"death recorded; directive: {outcome['directive'] or 'none'}")
-        for line in outcome.get("done", []):
-            console.print(f"  {line}", soft_wrap=True)
-
-
-def _write(out: Path, content: str | bytes) -> None:
-    exports.write_private(out, content)
-    console.print(f"wrote {out} (readable by you only): hand it to the person, then delete it")
-
-
-@app.command()
-def export(
-    request_id: RequestId,
-    fmt: Annotated[str, typer.Option("--format", help="json, csv, html or pdf.")] = "html",
-    out: OutOption = ...,
-    as_: AsOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-) -> None:
-    """Write the answer with its copy of the data, for the person (access, portability)."""
-    if out.exists():
-        raise typer.BadParameter(f"{out} exists; refusing to overwrite", param_hint="--out")
-    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        content = flows.export_copy(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
-            request_id=request_id,
-            fmt=fmt,
-            at=moment(as_of),
-        )
-    _write(out, content)
-
-
-@app.command()
-def letter(
-    request_id: RequestId,
-    fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "pdf",
-    out: OutOption = ...,
-    as_: AsOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-) -> None:
-    """Write the answer as a letter to print and post: outcome, reasons, what was done and
-    kept, the erasure receipt, the DPO and the complaint route (and the copy, for access)."""
-    if out.exists():
-        raise typer.BadParameter(f"{out} exists; refusing to overwrite", param_hint="--out")
-    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        content = flows.letter(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
-            request_id=request_id,
-            fmt=fmt,
-            at=moment(as_of),
-        )
-    _write(out, content)
-
-
-@app.command()
-def receipt(
-    request_id: RequestId,
-    as_: AsOption = None,
-    db: DbOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """The erasure receipt of a request: what was erased and kept, until when, the data key
-    destroyed, the trail events that record it and the policy version."""
-    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        shown = flows.receipt(
-            session=session, policy=ctx.policy, actor=acting_as(session, as_), request_id=request_id
-        )
-    if json_output:
-        print_json(shown)
-        return
-    console.print(f"receipt {shown['receipt']} (digest {shown['digest']})")
-    console.print(f"request {shown['request']}, person {shown['external_id']}, at {shown['at']}")
-    for e in shown["erased"]:
-        console.print(f"  erased: {e['category']} ({e['records']})")
-    for k in shown["kept"]:
-        console.print(
-            f"  kept: {k['category']} for {', '.join(k['grounds'])} until {k['until'] or 'not known yet'}"
-        )
-    for key in shown["data_keys_destroyed"]:
-        console.print(f"  data key destroyed: {key}")
-    for e in shown["events"]:
-        console.print(f"  trail event {e['seq']}: {e['hash'] or 'missing from the trail'}")
-    console.print(f"  policy version {shown['policy_version']}")
+for command in (
+    answers.process,
+    answers.refuse,
+    answers.lift_restriction,
+    answers.death,
+    answers.export,
+    answers.letter,
+    answers.receipt,
+):
+    app.command(command.__name__.replace("_", "-"))(command)

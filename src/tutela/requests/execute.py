@@ -17,7 +17,7 @@ from tutela.consent import service as consent
 from tutela.crypto.keyring import Keyring
 from tutela.db import utc_naive
 from tutela.requests.decide import DIRECTIVE_TEXT
-from tutela.requests.decision import Action, Decision, PersonFacts
+from tutela.requests.decision import Action, Decision, Outcome, PersonFacts
 from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.subjects import receipts
 from tutela.subjects import service as subjects
@@ -54,7 +54,7 @@ def carry_out(
     """Do what the decision says; nothing for an answer that only gives or confirms."""
     done = Done()
     step = _STEPS.get(decision.type)
-    if step is not None and facts is not None and decision.outcome.value == "done":
+    if step is not None and facts is not None and decision.outcome == Outcome.DONE:
         step(session, keyring, rules, actor, request, decision, facts, at, done)
     return done
 

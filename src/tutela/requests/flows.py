@@ -364,7 +364,7 @@ def letter(
     if request.type in export.EXPORTABLE and request.status == RequestStatus.ANSWERED:
         return _copy_page(session, keyring, rules.policy, actor, request, fmt, at)
     shown = (
-        receipts.shown(session, receipts.of_request(session=session, request_id=request.id))
+        receipt(session=session, policy=rules.policy, actor=actor, request_id=request.id)
         if request.receipt_id
         else None
     )
@@ -374,7 +374,9 @@ def letter(
 
 
 def receipt(*, session: Session, policy, actor: Actor, request_id: str) -> dict[str, Any]:
-    """The erasure receipt of a request, with its digest and the trail events it names."""
+    """The erasure receipt of a request, with its digest and the trail events it names; an
+    erasure a legal hold suspended and its lifting carried out comes after, as `then`."""
     permissions.require_steering(policy, actor)
     service.get(session=session, request_id=request_id)
-    return receipts.shown(session, receipts.of_request(session=session, request_id=request_id))
+    first, *later = receipts.of_request(session=session, request_id=request_id)
+    return {**receipts.shown(session, first), "then": [receipts.shown(session, r) for r in later]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 import typer
@@ -17,6 +17,7 @@ from tutela.cli_support import (
     JsonOption,
     console,
     load_context,
+    moment,
     parse_day,
     print_json,
     progress_bar,
@@ -26,6 +27,7 @@ from tutela.db import session_scope
 from tutela.retention import flows, holds, service
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import add_months
+from tutela.subjects import receipts as erasure_receipts
 from tutela.subjects import service as subjects
 
 app = typer.Typer(help="Retention (§9): plan, forecast and run.", no_args_is_help=True)
@@ -180,6 +182,7 @@ def add_hold(
     purpose: Annotated[str, typer.Option(help="debt_disputes or legal_archiving.")],
     reference: Annotated[str, typer.Option(help="The case reference (no personal data).")],
     category: Annotated[list[str] | None, typer.Option(help="Only these (default: all).")] = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -194,7 +197,7 @@ def add_hold(
             categories=category or [],
             purpose=purpose,
             reference=reference,
-            at=now(),
+            at=moment(as_of),
         )
         result = {"id": hold.id, "external_id": external_id, "categories": hold.categories}
     if json_output:
@@ -235,13 +238,58 @@ def list_holds(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 
 @holds_app.command("release")
-def release_hold(hold_id: int, db: DbOption = None, json_output: JsonOption = False) -> None:
+def release_hold(
+    hold_id: int, as_of: AsOfOption = None, db: DbOption = None, json_output: JsonOption = False
+) -> None:
     """Lift a legal hold: the retention rules apply again at the next run."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        holds.release_hold(
-            session=session, policy=ctx.policy, actor=Actor.console(), hold_id=hold_id, at=now()
+        _, erased = holds.release_hold(
+            session=session,
+            policy=ctx.policy,
+            keyring=ctx.keyring(session),
+            actor=Actor.console(),
+            hold_id=hold_id,
+            at=moment(as_of),
         )
     if json_output:
-        print_json({"id": hold_id, "released": True})
-    else:
-        console.print(f"legal hold {hold_id} released")
+        print_json({"id": hold_id, "released": True, "erased": erased})
+        return
+    console.print(f"legal hold {hold_id} released")
+    if erased:
+        console.print("erased now, as the erasure request it suspended asked: " + ", ".join(erased))
+
+
+@app.command()
+def receipts(
+    since: Annotated[str | None, typer.Option(help="Only from this day (YYYY-MM-DD).")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only those of this rule.")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The erasure receipts of retention runs: what each batch erased, for how many people,
+    the data keys destroyed, the trail events and the policy version; no personal value."""
+    start = _day_start(since)
+    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        rows = [
+            erasure_receipts.shown(session, r)
+            for r in erasure_receipts.by_retention(session=session, since=start, rule=rule)
+        ]
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("receipt", "at", "rule", "people", "erased", "keys destroyed", title="Receipts")
+    for r in rows:
+        table.add_row(
+            r["receipt"],
+            r["at"][:19],
+            r["rule"],
+            str(r["subjects"]),
+            ", ".join(e["category"] for e in r["erased"]),
+            str(len(r["data_keys_destroyed"])),
+        )
+    console.print(table)
+
+
+def _day_start(value: str | None) -> datetime | None:
+    day = parse_day(value, "--since")
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None

@@ -162,7 +162,7 @@ def plan(*, session: Session, policy: Policy, as_of: date) -> list[Due]:
                         (
                             h.reference
                             for h in holds.get(subject_id, ())
-                            if not h.categories or category in h.categories
+                            if category in policy.hold_covers(h.categories)
                         ),
                         None,
                     )

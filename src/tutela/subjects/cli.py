@@ -12,16 +12,18 @@ from rich.table import Table
 
 from tutela.access.gate import Actor
 from tutela.cli_support import (
+    AsOfOption,
     AsOption,
     DbOption,
     JsonOption,
     acting_as,
     console,
     load_context,
+    moment,
     print_json,
     progress_bar,
 )
-from tutela.clock import now, today
+from tutela.clock import today
 from tutela.db import session_scope
 from tutela.subjects import service
 from tutela.subjects.demo import demo_records
@@ -58,6 +60,7 @@ def import_(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Report bad records and import the others.")
     ] = False,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -78,7 +81,7 @@ def import_(
                 fmt=fmt,
                 skip_invalid=skip_invalid,
                 workers=ctx.settings.import_workers,
-                at=now(),
+                at=moment(as_of),
                 progress=advance,
             )
     if json_output:
@@ -100,6 +103,7 @@ def show(
         list[str] | None, typer.Option(help="Only these categories (repeatable).")
     ] = None,
     as_: AsOption = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -113,7 +117,7 @@ def show(
             external_id=external_id,
             purpose=purpose,
             categories=category,
-            at=now(),
+            at=moment(as_of),
         )
     if json_output:
         print_json(view.model_dump(mode="json"))
@@ -192,6 +196,7 @@ def demo(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when the database has subjects.")
     ] = False,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -213,7 +218,7 @@ def demo(
                     actor=Actor.console(),
                     batches=batched(records, DEMO_BATCH),
                     action="demo",
-                    at=now(),
+                    at=moment(as_of),
                     progress=advance,
                 )
     if json_output:

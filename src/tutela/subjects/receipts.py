@@ -18,7 +18,7 @@ from tutela.db import utc_naive
 from tutela.errors import NotFound
 from tutela.subjects.models import ErasureReceipt
 
-__all__ = ["digest", "issue", "of_request", "shown"]
+__all__ = ["by_retention", "digest", "issue", "of_request", "shown"]
 
 
 def digest(body: dict[str, Any]) -> str:
@@ -79,11 +79,35 @@ def issue(
     return receipt
 
 
-def of_request(*, session: Session, request_id: str) -> ErasureReceipt:
-    receipt = session.scalar(select(ErasureReceipt).where(ErasureReceipt.request_id == request_id))
-    if receipt is None:
+def of_request(*, session: Session, request_id: str) -> list[ErasureReceipt]:
+    """A request's receipts, oldest first: its answer's, then any erasure it asked for that
+    a legal hold suspended until it was lifted."""
+    found = list(
+        session.scalars(
+            select(ErasureReceipt)
+            .where(ErasureReceipt.request_id == request_id)
+            .order_by(ErasureReceipt.at, ErasureReceipt.id)
+        )
+    )
+    if not found:
         raise NotFound(f"request {request_id} has no erasure receipt")
-    return receipt
+    return found
+
+
+def by_retention(
+    *, session: Session, since: datetime | None = None, rule: str | None = None
+) -> list[ErasureReceipt]:
+    """The receipts retention runs issued, oldest first."""
+    query = (
+        select(ErasureReceipt)
+        .where(ErasureReceipt.request_id.is_(None))
+        .order_by(ErasureReceipt.at, ErasureReceipt.id)
+    )
+    if since is not None:
+        query = query.where(ErasureReceipt.at >= utc_naive(since))
+    if rule is not None:
+        query = query.where(ErasureReceipt.rule == rule)
+    return list(session.scalars(query))
 
 
 def shown(session: Session, receipt: ErasureReceipt) -> dict[str, Any]:

@@ -164,8 +164,7 @@ def kind_change_problem(policy: Policy, current: str, wanted: str) -> str | None
     """Why a subject of kind `current` may not become `wanted`, or None when it may."""
     if current == wanted:
         return None
-    kind = next(k for k in policy.subject_kinds if k.id == current)
-    if wanted in kind.can_become:
+    if wanted in policy.subject_kind(current).can_become:
         return None
     return f"a subject of kind '{current}' cannot become '{wanted}'"
 
