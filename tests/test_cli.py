@@ -164,3 +164,29 @@ def test_a_consent_given_as_of_a_day_counts_from_that_day(env, cli, example, tmp
         ).exit_code
         == 0
     )
+
+
+def test_as_of_today_is_now_and_the_trail_keeps_the_real_time(env, cli, example, tmp_path, inbox):
+    from tutela.clock import today
+
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    cli("subjects", "import", str(path))
+    opened = cli("requests", "open", "--type", "access", "--email", "ana@example.org", "--json")
+    request_id = json.loads(opened.stdout)["id"]
+    cli("outbox", "send")
+    code = inbox.code_for("ana@example.org")
+    # "As of today" is now: the code sent a moment ago has not expired.
+    assert (
+        cli("requests", "verify", request_id, "--code", code, "--as-of", str(today())).exit_code
+        == 0
+    )
+    cli("consents", "give", "crm-42", "--purpose", "newsletter", "--as-of", "2099-01-01")
+    (event,) = [
+        e
+        for e in json.loads(cli("audit", "show", "--json").stdout)
+        if e["action"] == "give_consent"
+    ]
+    assert event["at"].startswith("2099-01-01") and event["detail"]["recorded_at"][:10] == str(
+        today()
+    )

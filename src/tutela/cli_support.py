@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tutela.access.gate import Actor
 from tutela.access.models import Principal
 from tutela.access.service import actor_of
-from tutela.clock import as_of_datetime
+from tutela.clock import as_of_datetime, now
 from tutela.context import Context, build_context
 from tutela.errors import NotFound
 from tutela.settings import get_settings
@@ -86,8 +86,10 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
 
 
 def moment(as_of: str | None) -> datetime:
-    """The instant a command acts at: the end of its `--as-of` day, or now."""
-    return as_of_datetime(parse_day(as_of))
+    """The instant a command acts at: the end of its `--as-of` day, or now (today's too: a
+    code e-mailed a minute ago has not expired by the end of the day)."""
+    day = parse_day(as_of)
+    return now() if day is None or day == now().date() else as_of_datetime(day)
 
 
 def print_json(data: Any) -> None:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
-__all__ = ["as_of_datetime", "now", "today", "travel"]
+__all__ = ["as_of_datetime", "now", "today", "travel", "utc_naive"]
 
 _frozen: datetime | None = None
 
@@ -33,3 +33,10 @@ def as_of_datetime(day: date | None) -> datetime:
     if day is None:
         return now()
     return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """Datetimes are stored as naive UTC on every engine; aware ones are converted first."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

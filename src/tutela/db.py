@@ -14,12 +14,13 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, Select, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from tutela.clock import utc_naive  # stored datetimes: naive UTC on every engine
 
 __all__ = [
     "Base",
@@ -28,6 +29,7 @@ __all__ = [
     "dates_as_text",
     "driver",
     "holds_writer_lock",
+    "lock_rows",
     "make_engine",
     "never_waiting",
     "normalise_url",
@@ -287,6 +289,13 @@ def transaction_apart(session: Session) -> Iterator[Session]:
         raw.execute("BEGIN")
 
 
+def lock_rows(session: Session, rows: Select) -> None:
+    """Lock the rows `rows` selects until the transaction ends, where another writer could
+    change them meanwhile (PostgreSQL); SQLite's writer lock already keeps them still."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(rows.with_for_update())
+
+
 def dates_as_text(session: Session) -> bool:
     """Whether the engine stores dates as text (SQLite), which bulk rows must then give."""
     return session.get_bind().dialect.name == "sqlite"
@@ -329,10 +338,3 @@ def insert_ids(
         cursor.execute(sql, params)
     finally:
         cursor.close()
-
-
-def utc_naive(moment: datetime) -> datetime:
-    """Datetimes are stored as naive UTC on every engine; aware ones are converted first."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment

@@ -81,7 +81,9 @@ def test_the_recipients_who_received_the_data_are_told_of_a_rectification(ana, c
 def test_nobody_who_never_received_the_data_is_told(ana, cli):
     answer = process(cli, open_verified(cli, "erasure", "crm-42"))
     assert not [n for n in answer["told"] if "Partners" in n or "debts" in n]
-    assert answer["told"]  # the subprocessors processing her data are
+    # She never subscribed to the newsletter, and service e-mails are for clients.
+    assert "E-mail delivery provider" not in answer["told"]
+    assert "French data-centre host" in answer["told"]  # the subprocessors processing her data are
 
 
 def test_each_recipient_is_sent_only_the_categories_it_received(env):
@@ -117,3 +119,44 @@ def test_each_recipient_is_sent_only_the_categories_it_received(env):
     assert told == ["partners", "payment_provider"] == sorted(sent)
     assert sent["partners"]["values"] == {"identification": {"last_name": "Martin"}}
     assert set(sent["payment_provider"]["values"]) == {"identification", "banking"}
+
+
+def test_a_notice_never_follows_a_redirect(ana, cli, monkeypatch):
+    """A recipient's endpoint that answers 302 elsewhere does not get Tutela to post there."""
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        hits: ClassVar[list] = []
+
+        def do_POST(self):
+            Elsewhere.hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        do_GET = do_POST  # a followed 302 arrives as a GET
+
+        def log_message(self, *args):
+            pass
+
+    target = HTTPServer(("127.0.0.1", 0), Elsewhere)
+
+    class Redirect(Elsewhere):
+        def do_POST(self):
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{target.server_port}/internal")
+            self.end_headers()
+
+    hook = HTTPServer(("127.0.0.1", 0), Redirect)
+    for server in (target, hook):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{hook.server_port}/art19"
+    monkeypatch.setenv("TUTELA_WEBHOOKS", json.dumps({"hosting": {"url": url, "secret": "s"}}))
+    get_settings.cache_clear()
+    try:
+        process(cli, open_verified(cli, "restriction", "crm-42"))
+        counts = json.loads(cli("outbox", "send", "--json").stdout)
+    finally:
+        for server in (target, hook):
+            server.shutdown()
+            server.server_close()
+        get_settings.cache_clear()
+    assert Elsewhere.hits == [] and counts["sent"] == 0

@@ -240,6 +240,13 @@ def test_rectification_makes_substantial_changes_and_refuses_convenience_ones(an
     assert "Martin" not in cli("requests", "show", request_id, "--json").stdout
 
 
+def test_a_rectification_names_only_fields_of_the_policy(ana, cli):
+    odd = cli("requests", "open", "--type", "rectification", "--external-id", "crm-42",
+              "--change", "identification.home address is 3 rue X=x")  # fmt: skip
+    assert odd.exit_code == 1 and "fields of the policy" in odd.stderr
+    assert "3 rue X" not in odd.stderr  # never echoed
+
+
 def test_a_rectification_says_what_to_correct(ana, cli):
     bare = cli("requests", "open", "--type", "rectification", "--external-id", "crm-42")
     assert bare.exit_code != 0 and "values to correct" in bare.stderr
@@ -278,6 +285,10 @@ def test_a_directive_to_communicate_tells_the_person_designated(ana, cli):
     assert outcome["request"].encode() in told.content
     access = json.loads(cli("requests", "show", outcome["request"], "--json").stdout)
     assert access["type"] == "access" and access["status"] == "verified"
+    assert process(cli, outcome["request"])["reply"] == "email"
+    cli("outbox", "send")
+    copies = [m for m in ana.messages if b"your-personal-data.html" in m.content]
+    assert [m.rcpt_tos for m in copies] == [["heir@example.org"]]  # never the deceased's address
 
 
 def test_a_revoked_directive_does_nothing_at_death(ana, cli):

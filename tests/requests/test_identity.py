@@ -217,3 +217,46 @@ def test_only_a_role_granted_rights_requests_processes_or_copies(imported, cli):
         ):
             assert refused.status_code == 403 and "rights_requests" in refused.json()["detail"]
             assert "ana@example.org" not in refused.text
+
+
+def test_concurrent_guesses_use_up_exactly_the_attempts(imported, cli, inbox):
+    """Many wrong codes at once (threads, each its own transaction): exactly five are
+    checked, then the request is closed; no attempt is lost to a race (PostgreSQL too)."""
+    import threading
+
+    from tutela.access.gate import Actor
+    from tutela.clock import now
+    from tutela.db import session_scope
+    from tutela.errors import Conflict
+    from tutela.requests import intake
+
+    request_id = open_online(cli)
+    cli("outbox", "send")
+    wrong = f"{(int(inbox.code_for('ana@example.org')) + 1) % 10**6:06d}"
+    ctx, outcomes, lock = imported.ctx, [], threading.Lock()
+
+    def guess():
+        try:
+            with session_scope(ctx.engine) as session:
+                refused = intake.verify(
+                    session=session, keyring=ctx.keyring(session), rules=ctx.rules,
+                    actor=Actor.console(), request_id=request_id, code=wrong,
+                    id_checked_by=None, at=now(),
+                )  # fmt: skip
+            outcome = refused
+        except Conflict as exc:
+            outcome = str(exc)
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    checked = [o for o in outcomes if o.startswith("wrong code")]
+    assert len(checked) == 5 and len(outcomes) == 20
+    assert sorted(checked) == sorted(f"wrong code ({n} attempt(s) left)" for n in range(5))
+    assert (
+        json.loads(cli("requests", "show", request_id, "--json").stdout)["status"] == "unverified"
+    )

@@ -155,3 +155,33 @@ def test_lifting_a_hold_erases_what_only_it_kept(env, cli, tmp_path):
     (then,) = receipt["then"]
     assert [e["category"] for e in then["erased"]] == ["identification"]
     assert then["data_keys_destroyed"] and then["request"] == request_id
+
+
+def test_erased_data_does_not_come_back_with_the_next_import(staff, cli, tmp_path):
+    import_people(cli, tmp_path, client_record())
+    process(cli, open_verified(cli, "erasure", "c-1"))
+    again = tmp_path / "again.jsonl"
+    again.write_text(json.dumps(client_record()) + "\n")  # the CRM's nightly export
+    report = json.loads(cli("subjects", "import", str(again), "--json").stdout)
+    assert report["not_restored"] == 1 and report["updated"] == 1
+    shown = json.loads(read(cli, "rights_requests").stdout)["data"]
+    assert not shown.get("enriched")  # erased: it serves nothing now, and stays erased
+    assert shown["identification"]["email"] == "lea@example.org"  # kept for its grounds
+    assert shown["technical"]  # the running contract's new logs are stored
+
+
+def test_the_api_refuses_to_write_back_erased_data(staff, env, cli, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from tutela.api import create_app
+
+    import_people(cli, tmp_path, client_record())
+    process(cli, open_verified(cli, "erasure", "c-1"))
+    with TestClient(create_app(env.ctx)) as client:
+        client.headers["Authorization"] = f"Bearer {env.admin_key}"
+        refused = client.put("/subjects/c-1", json=client_record())
+        assert refused.status_code == 422
+        (problem,) = refused.json()["detail"]
+        assert problem["loc"] == ["body", "enriched"] and "erased" in problem["msg"]
+        logs = {k: v for k, v in client_record().items() if k not in ("enriched",)}
+        assert client.put("/subjects/c-1", json=logs).status_code == 200  # the rest goes on

@@ -64,6 +64,8 @@ def test_a_door_opens_online_requests_and_follows_only_its_own(api, ana, cli):
     assert letter.status_code == 403 and "online" in letter.json()["detail"]
     mine = api.post("/requests", json={"type": "access", "email": "ana@example.org"}, headers=app)
     assert mine.status_code == 201
+    # Before the person proves who they are, the door learns nothing of who they are.
+    assert mine.json()["external_id"] is None and mine.json()["flag"] is None
     rid = mine.json()["id"]
     theirs = api.post("/requests", json={"type": "erasure", "email": "ana@example.org"},
                       headers=as_(api, "app2")).json()["id"]  # fmt: skip

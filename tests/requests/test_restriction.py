@@ -69,6 +69,19 @@ def test_the_dpo_lifts_a_restriction_with_a_reason_and_everyone_is_told(former, 
     assert marketing.exit_code == 1 and "rights_requests" in marketing.stderr
 
 
+def test_without_an_e_mail_the_person_is_written_to_before_the_lift(env, cli, tmp_path):
+    record = client_record(subscription_ended_at="2026-06-30")
+    del record["identification"]["email"]
+    record["source"] = "purchased_database"  # no form: no e-mail needed
+    import_people(cli, tmp_path, record)
+    process(cli, open_verified(cli, "restriction", "c-1"))
+    refused = cli("requests", "lift-restriction", "c-1", "--reason", "checked")
+    assert refused.exit_code == 1 and "Art. 18(3)" in refused.stderr
+    assert show(cli, "accounting_billing").exit_code == 0  # still restricted, but legal use
+    lifted = cli("requests", "lift-restriction", "c-1", "--reason", "checked", "--told-by-letter")
+    assert lifted.exit_code == 0, lifted.stderr
+
+
 def test_a_running_contract_keeps_what_it_needs_out_of_a_restriction(env, cli, tmp_path):
     import_people(cli, tmp_path, client_record())
     cli("principals", "add", "cid", "--role", "customer_relations")

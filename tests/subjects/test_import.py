@@ -41,6 +41,7 @@ def test_the_issue_record_imports_with_every_part(env, cli, example, tmp_path):
         "created": 1,
         "updated": 0,
         "suppressed": 0,
+        "not_restored": 0,
         "invalid": 0,
         "errors": [],
     }

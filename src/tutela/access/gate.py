@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from tutela.db import utc_naive
+from tutela.clock import utc_naive
 from tutela.errors import Denied
 from tutela.policy.schema import Policy
 
@@ -25,6 +25,7 @@ __all__ = [
     "SubjectFacts",
     "authorize",
     "depends_on_standing",
+    "erased_for_good",
     "require_purpose",
 ]
 
@@ -176,13 +177,32 @@ def _limited(
                     "obligations, legal claims and the person's own rights may use it"
                 )
             continue
-        serves = {policy.rights_requests.purpose}
-        for ground in limit.grounds:
-            if ground != "contract" or policy.contract_running(facts.lifecycle, at.date()):
-                serves |= policy.ground_purposes(ground, category, facts.kind)
+        serves = _serves(policy, facts, limit, category, at)
         if purpose not in serves:
             return "since an erasure request, only for: " + ", ".join(sorted(serves))
     return None
+
+
+def _serves(
+    policy: Policy, facts: SubjectFacts, limit: Limit, category: str, at: datetime
+) -> set[str]:
+    """The purposes a category limited by an erasure request still serves: its grounds' (a
+    running contract's only while it runs), and the person's own rights."""
+    serves = {policy.rights_requests.purpose}
+    for ground in limit.grounds:
+        if ground != "contract" or policy.contract_running(facts.lifecycle, at.date()):
+            serves |= policy.ground_purposes(ground, category, facts.kind)
+    return serves
+
+
+def erased_for_good(policy: Policy, facts: SubjectFacts, category: str, at: datetime) -> bool:
+    """Whether an erasure request left this category of the person no purpose but their own
+    rights: then new data of it is not stored again (a later import, an application's write)."""
+    return any(
+        limit.basis == "erasure"
+        and _serves(policy, facts, limit, category, at) == {policy.rights_requests.purpose}
+        for limit in (*facts.limits.get(EVERY_CATEGORY, ()), *facts.limits.get(category, ()))
+    )
 
 
 def require_purpose(policy: Policy, actor: Actor, purpose: str) -> None:

@@ -1,6 +1,8 @@
 """Who actually received a person's data, from the facts: the trail's allowed reads (by the
-roles of the principals who read), the disclosures to authorities, and the subprocessors
-whose service processes the categories the person holds (§8, §19, Art. 15(1)(c), Art. 19)."""
+role each read served: the reader's roles granted that purpose), the disclosures to
+authorities, and the subprocessors whose service processes the categories the person holds
+for a purpose that applies to them (one resting on consent only if they ever gave it)
+(§8, §19, Art. 15(1)(c), Art. 19)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tutela.access.models import Disclosure, Principal
 from tutela.audit.models import AuditEvent
+from tutela.consent.models import Consent
 from tutela.policy.schema import Policy
 
 __all__ = ["OPERATOR", "Received", "received"]
@@ -34,26 +37,29 @@ def received(
     *, session: Session, policy: Policy, subject_id: str, kind: str, held: Collection[str]
 ) -> list[Received]:
     """Every recipient of the person's data, with what it received, by name."""
-    by_principal: dict[str, set[str]] = {}
-    for principal, categories in session.execute(
-        select(AuditEvent.principal, AuditEvent.categories)
+    reads = session.execute(
+        select(AuditEvent.principal, AuditEvent.purpose, AuditEvent.categories)
         .where(
             AuditEvent.subject_id == subject_id,
             AuditEvent.action == "read",
             AuditEvent.outcome == "allowed",
         )
         .distinct()
-    ):
-        by_principal.setdefault(principal, set()).update(c for c in categories.split(",") if c)
+    ).all()
     roles = dict(
         session.execute(
-            select(Principal.name, Principal.roles).where(Principal.name.in_(list(by_principal)))
+            select(Principal.name, Principal.roles).where(
+                Principal.name.in_({principal for principal, _, _ in reads})
+            )
         ).all()
     )
     by_role: dict[str, set[str]] = {}
-    for principal, categories in by_principal.items():
-        for role in roles.get(principal) or [OPERATOR]:
-            by_role.setdefault(role, set()).update(categories)
+    for principal, purpose, categories in reads:
+        read = {c for c in categories.split(",") if c}
+        mine = roles.get(principal)
+        served = [r for r in mine or () if read & policy.reach([r]).get(purpose, frozenset())]
+        for role in served or ([OPERATOR] if mine is None else mine):
+            by_role.setdefault(role, set()).update(read)
     found = []
     for role, categories in sorted(by_role.items()):
         recipient = policy.recipient(role)
@@ -71,8 +77,15 @@ def received(
         Received(authority, authority, "authority", frozenset(categories))
         for authority, categories in sorted(by_authority.items())
     ]
+    consented = set(
+        session.scalars(select(Consent.purpose).where(Consent.subject_id == subject_id))
+    )
     for sub in policy.subprocessors:
-        applies = any(kind in policy.purpose(p).subject_kinds for p in sub.purposes)
+        applies = any(
+            kind in (spec := policy.purpose(p)).subject_kinds
+            and (spec.legal_basis != "consent" or p in consented)
+            for p in sub.purposes
+        )
         processed = set(sub.categories) & set(held)
         if applies and processed:
             found.append(Received(sub.id, sub.name, "subprocessor", frozenset(processed)))

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from tutela import clock
 from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.db import (
     bulk_insert,
@@ -48,6 +49,7 @@ __all__ = [
 
 GENESIS = "0" * 64
 HEAD_ID = 1
+AS_OF_TOLERANCE = timedelta(minutes=1)
 
 events_t = AuditEvent.__table__
 head_t = AuditHead.__table__
@@ -108,11 +110,14 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
     seq, last = _lock_head(session)
     moment = utc_naive(at)
     written = stamp(moment)
+    # An event acted as of another day (`--as-of`) also says when it was really recorded.
+    real = utc_naive(clock.now())
+    recorded = {"recorded_at": stamp(real)} if abs(real - moment) > AS_OF_TOLERANCE else {}
     stored_at = written if dates_as_text(session) else moment
     rows, concerned = [], []
     for event in entries:
         seq += 1
-        detail = event.detail
+        detail = {**event.detail, **recorded} if recorded else event.detail
         if event.subjects:
             detail = {**detail, "subjects": sorted(event.subjects)}
             concerned.append((seq, detail["subjects"]))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tutela.audit.service import Event, record
 from tutela.crypto.keyring import Keyring
-from tutela.crypto.signing import Signer
+from tutela.crypto.signing import Signer, SigningKeyError
 from tutela.db import session_scope, utc_naive
 from tutela.outbox.models import OutboxMessage
 from tutela.settings import Webhook
@@ -145,7 +145,7 @@ def deliver(
     webhooks: dict[str, Webhook],
     policy_version: str,
     at: datetime,
-    signer: Signer | None = None,
+    signer: Callable[[], Signer | None] = lambda: None,
 ) -> dict[str, int]:
     """Send every message due; a failure is retried later, twice as late each time. Each
     notice to a recipient (Art. 19) and each OpenGDPR callback (signed by `signer`) is
@@ -293,7 +293,7 @@ def _post_webhook(message: _Claimed, webhooks: dict[str, Webhook], moment: datet
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with _OPENER.open(request, timeout=10) as response:
             response.read()
     except Exception as exc:  # non-2xx, unreachable, not HTTP at all: retried later
         message.error = f"webhook failed ({type(exc).__name__})"
@@ -301,10 +301,16 @@ def _post_webhook(message: _Claimed, webhooks: dict[str, Webhook], moment: datet
         message.error = None
 
 
-def _post_callback(message: _Claimed, signer: Signer | None) -> None:
+def _post_callback(message: _Claimed, signer: Callable[[], Signer | None]) -> None:
     """POST an OpenGDPR status callback, signed: `X-OpenGDPR-Signature` over the raw body,
-    `X-OpenGDPR-Processor-Domain` the domain of the certificate (OpenGDPR §8.6)."""
-    if signer is None:
+    `X-OpenGDPR-Processor-Domain` the domain of the certificate (OpenGDPR §8.6). The key is
+    loaded only now: a broken one fails callbacks, never the e-mails beside them."""
+    try:
+        key = signer()
+    except SigningKeyError as exc:
+        message.error = f"the OpenGDPR signing key cannot be used ({type(exc).__name__})"
+        return
+    if key is None:
         message.error = "no OpenGDPR signing key is configured"
         return
     body = message.body.encode()
@@ -314,12 +320,12 @@ def _post_callback(message: _Claimed, signer: Signer | None) -> None:
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "X-OpenGDPR-Processor-Domain": signer.domain,
-            "X-OpenGDPR-Signature": signer.sign(body),
+            "X-OpenGDPR-Processor-Domain": key.domain,
+            "X-OpenGDPR-Signature": key.sign(body),
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with _OPENER.open(request, timeout=10) as response:
             response.read()
     except Exception as exc:  # non-2xx, unreachable: retried later
         message.error = f"callback failed ({type(exc).__name__})"
@@ -328,6 +334,16 @@ def _post_callback(message: _Claimed, signer: Signer | None) -> None:
 
 
 _AUDITED = {"webhook": "notify_recipient", "callback": "notify_controller"}
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A notice or callback goes where it was addressed, never where a reply redirects it."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def deliver_due(ctx: Context, *, at: datetime) -> dict[str, int]:
@@ -348,7 +364,7 @@ def deliver_due(ctx: Context, *, at: datetime) -> dict[str, int]:
         webhooks=s.webhooks,
         policy_version=ctx.policy.version,
         at=at,
-        signer=ctx.opengdpr_signer(),
+        signer=ctx.opengdpr_signer,
     )
 
 

@@ -115,6 +115,10 @@ def refuse(
 def lift_restriction(
     external_id: Annotated[str, typer.Argument(help="The person's id in your systems.")],
     reason: Annotated[str, typer.Option(help="Why (no personal data): told to the person.")],
+    told_by_letter: Annotated[
+        bool,
+        typer.Option("--told-by-letter", help="No e-mail on file: the person was written to."),
+    ] = False,
     as_: AsOption = None,
     as_of: AsOfOption = None,
     db: DbOption = None,
@@ -130,11 +134,12 @@ def lift_restriction(
             external_id=external_id,
             reason=reason,
             at=moment(as_of),
+            told_by_letter=told_by_letter,
         )
     if json_output:
         print_json(lifted)
     else:
-        told = "by e-mail" if lifted["person_told"] else "no e-mail on file: write to them"
+        told = "by e-mail" if lifted["person_told"] else "by the letter you sent"
         console.print(f"restriction of {external_id} lifted; the person is told {told}")
 
 

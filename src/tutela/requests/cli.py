@@ -246,13 +246,12 @@ def cancel(
 ) -> None:
     """Withdraw a request not yet answered, at the person's wish."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        found = service.get(session=session, request_id=request_id)
-        intake.cancel(
+        found = intake.cancel(
             session=session,
             keyring=ctx.keyring(session),
             rules=ctx.rules,
             actor=acting_as(session, as_),
-            request=found,
+            request_id=request_id,
             at=moment(as_of),
         )
         out = _out(found)

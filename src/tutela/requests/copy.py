@@ -33,27 +33,43 @@ __all__ = ["copy_for"]
 
 
 def copy_for(
-    *, session: Session, keyring: Keyring, policy: Policy, request: RightsRequest, at: datetime
+    *,
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    actor: Actor,
+    request: RightsRequest,
+    given: dict[str, list[str]],
+    at: datetime,
 ) -> dict[str, Any]:
-    """The copy of the data the request's answer gives."""
-    given = {i["category"]: i["fields"] for i in request.answer["items"] if i["action"] == "give"}
+    """The copy of the data the answer gives (`given`: category -> fields, none meaning
+    every field), read through the gate for the rights purpose as `actor`."""
     subject = request.subject_id and subjects.get_by_id(
         session=session, subject_id=request.subject_id
     )
     if not subject or not given:
         return {"personal_data": {}}
     ref = subjects.lookup(session=session, external_id=subject.external_id)
+    facts = subject_facts(session=session, policy=policy, ref=ref, purpose=None, at=at)
+    decision = authorize(
+        policy=policy,
+        actor=actor,
+        action="read",
+        facts=facts,
+        purpose=policy.rights_requests.purpose,
+        categories=sorted(given),
+        at=at,
+    ).require()
     data, provenance = subjects.read(
         session=session,
         cipher=keyring.cipher_for(ref.id, ref.wrapped_key),
         policy=policy,
-        categories=sorted(given),
-        archived=True,
+        categories=decision.allowed,
+        archived=decision.archive,
     )
     if request.type == "portability":
         mine = {c: {f: v for f, v in data[c].items() if f in given[c]} for c in given if c in data}
         return {"personal_data": {c: v for c, v in mine.items() if v}}
-    facts = subject_facts(session=session, policy=policy, ref=ref, purpose=None, at=at)
     held = subjects.holdings(session=session, policy=policy, subject_id=ref.id)
     return {
         "personal_data": data,

@@ -73,7 +73,10 @@ def record_death(
         if directive is not None:
             session.delete(directive)  # carried out: nothing of it is kept
         return outcome
-    kind, designate = directive.directive, directive.designate
+    kind = directive.directive
+    designate = directive.designate and keyring.open_note(
+        directive.designate, label=directive_label(subject.id)
+    )
     session.delete(directive)
     request = intake.open_request(
         session=session,
@@ -86,6 +89,7 @@ def record_death(
         channel="post",
         received=at.date(),
         at=at,
+        answer_to=designate,  # the copy goes to the person designated, never to the deceased
     )
     intake.verify(
         session=session,
@@ -104,12 +108,11 @@ def record_death(
         )
         outcome["done"] = answered.answer["done"]
         return outcome
-    address = keyring.open_note(designate, label=directive_label(subject.id))
     notices.email(
         session,
         keyring,
         rules.policy,
-        address,
+        designate,
         at,
         topic="personal data entrusted to you",
         body=(

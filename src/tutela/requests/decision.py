@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from tutela.access.gate import SubjectFacts
-from tutela.subjects.service import Held
+from tutela.subjects.held import Held
 
 __all__ = [
     "Action",
@@ -129,7 +129,6 @@ class Decision:
     suppress: bool = False  # put the person's blind indexes on the suppression list
     directive: Mapping[str, Any] | None = None  # post-mortem: record, replace or revoke
     restrict_all: bool = False  # a restriction of every category, present and to come
-    lift_restriction: bool = False
 
     def of(self, action: Action) -> list[Item]:
         return [item for item in self.items if item.action == action]

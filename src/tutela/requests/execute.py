@@ -23,7 +23,7 @@ from tutela.subjects import receipts
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 
-__all__ = ["Done", "carry_out", "directive_label"]
+__all__ = ["Done", "carry_out", "directive_label", "lift"]
 
 
 @dataclass
@@ -75,6 +75,9 @@ def _erasure(session, keyring, rules, actor, request, decision, facts, at, done)
         if ref.wrapped_key is not None:
             key_ids.append(keyring.data_key_id(ref.id, ref.wrapped_key))
         subjects.erase(session=session, subject_ids=[subject_id])
+        directive = session.get(PostMortemDirective, subject_id)
+        if directive is not None:  # nothing is left for it to act on
+            session.delete(directive)
         done.lines.insert(0, "all your personal data was erased, and the key that encrypted it")
     else:
         subjects.erase_categories(
@@ -168,13 +171,17 @@ def _restriction(session, keyring, rules, actor, request, decision, facts, at, d
     done.changed = {category: {} for category in restricted}
 
 
+def lift(*, session: Session, subject_id: str, held, at: datetime) -> list[str]:
+    """Lift the restriction of a person's data; the categories it covered (those held, for
+    a restriction of every category)."""
+    lifted = subjects.unlimit(session=session, subject_id=subject_id, basis="restriction", at=at)
+    return sorted(held) if EVERY_CATEGORY in lifted else lifted
+
+
 def _lift_restriction(session, keyring, rules, actor, request, decision, facts, at, done) -> None:
-    lifted = subjects.unlimit(
-        session=session, subject_id=request.subject_id, basis="restriction", at=at
-    )
+    lifted = lift(session=session, subject_id=request.subject_id, held=facts.held, at=at)
     done.lines.append("restriction lifted")
-    every = EVERY_CATEGORY in lifted
-    done.changed = {c: {} for c in (facts.held if every else lifted)}
+    done.changed = {c: {} for c in lifted}
 
 
 def _objection(session, keyring, rules, actor, request, decision, facts, at, done) -> None:

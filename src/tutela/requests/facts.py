@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from tutela.access.gate import Actor, SubjectFacts, authorize
 from tutela.crypto.keyring import Keyring
 from tutela.policy.schema import Policy
 from tutela.requests.decision import Hold, PersonFacts, RequestFacts
@@ -49,11 +50,13 @@ def person_facts(
     session: Session,
     keyring: Keyring,
     policy: Policy,
+    actor: Actor,
     request: RightsRequest,
     asked: RequestFacts,
     at: datetime,
 ) -> PersonFacts | None:
-    """The facts about the person a request is about; None when Tutela holds nothing."""
+    """The facts about the person a request is about, as `actor` gathers them; None when
+    Tutela holds nothing."""
     subject = request.subject_id and subjects.get_by_id(
         session=session, subject_id=request.subject_id
     )
@@ -61,16 +64,17 @@ def person_facts(
         return None
     ref = subjects.lookup(session=session, external_id=subject.external_id)
     directive = session.get(PostMortemDirective, subject.id)
+    facts = subject_facts(session=session, policy=policy, ref=ref, purpose=None, at=at)
     return PersonFacts(
         external_id=subject.external_id,
-        subject=subject_facts(session=session, policy=policy, ref=ref, purpose=None, at=at),
+        subject=facts,
         held=subjects.holdings(session=session, policy=policy, subject_id=subject.id),
         holds=tuple(
             Hold(h.reference, h.purpose, policy.hold_covers(h.categories))
             for h in holds_of(session=session, subject_id=subject.id)
         ),
         directive=directive.directive if directive else None,
-        current=_current(session, keyring, policy, ref, asked),
+        current=_current(session, keyring, policy, actor, ref, facts, asked, at),
     )
 
 
@@ -78,19 +82,32 @@ def _current(
     session: Session,
     keyring: Keyring,
     policy: Policy,
+    actor: Actor,
     ref: subjects.SubjectRef,
+    facts: SubjectFacts,
     asked: RequestFacts,
+    at: datetime,
 ) -> dict[str, object]:
-    """The values a rectification asks to replace, as held now (decrypted, in memory only)."""
+    """The values a rectification asks to replace, as held now, read through the gate for the
+    rights purpose (decrypted, in memory only: compared, never kept)."""
     keys = list(asked.particulars.get("changes") or ())
     if not keys or ref.wrapped_key is None:
         return {}
+    decision = authorize(
+        policy=policy,
+        actor=actor,
+        action="read",
+        facts=facts,
+        purpose=policy.rights_requests.purpose,
+        categories=sorted({key.partition(".")[0] for key in keys}),
+        at=at,
+    )
     data, _ = subjects.read(
         session=session,
         cipher=keyring.cipher_for(ref.id, ref.wrapped_key),
         policy=policy,
-        categories=sorted({key.partition(".")[0] for key in keys}),
-        archived=True,
+        categories=decision.allowed,
+        archived=decision.archive,
     )
     current = {}
     for key in keys:

@@ -49,7 +49,7 @@ class Answered:
 
 def _verified(session: Session, policy, actor: Actor, request_id: str) -> RightsRequest:
     permissions.require_steering(policy, actor)
-    request = service.get(session=session, request_id=request_id)
+    request = service.get(session=session, request_id=request_id, for_update=True)
     if request.ended:
         raise Conflict(f"the request is {request.status}: it was already answered")
     if request.status != RequestStatus.VERIFIED:
@@ -72,7 +72,13 @@ def process(
     request = _verified(session, policy, actor, request_id)
     asked = request_facts(request, keyring)
     facts = person_facts(
-        session=session, keyring=keyring, policy=policy, request=request, asked=asked, at=at
+        session=session,
+        keyring=keyring,
+        policy=policy,
+        actor=actor,
+        request=request,
+        asked=asked,
+        at=at,
     )
     decision = decide(asked, facts, policy, at.date())
     if decision.outcome == Outcome.NOT_AUTOMATED:
@@ -123,11 +129,24 @@ def process(
     )
     names = sorted(r.name for r in recipients if r.id in told)
     if told:
-        done.lines.append("recipients told (Art. 19): " + "; ".join(names))
+        done.lines.append(
+            "notices sent to the recipients of your data (Art. 19): " + "; ".join(names)
+        )
+    return _conclude(
+        session, keyring, rules, actor, request, decision, done, names, address, at,
+        action="answer_request", reason=f"{request.type}: {decision.outcome}",
+    )  # fmt: skip
+
+
+def _conclude(
+    session, keyring, rules, actor, request, decision, done, told, address, at, *, action, reason
+) -> Answered:
+    """End a decided request: keep its decision, answer the person, give it its status (the
+    systems that asked are told), and audit it with its receipt's digest."""
     request.answer = {
         **decision.as_dict(),
         "done": done.lines,
-        "told": names,
+        "told": told,
         "receipt": done.receipt and done.receipt["receipt"],
     }
     request.answered_at = utc_naive(at)
@@ -135,21 +154,13 @@ def process(
     status = (
         RequestStatus.REFUSED if decision.outcome == Outcome.REFUSED else RequestStatus.ANSWERED
     )
-    move(session, keyring, policy, request, status, at)
+    move(session, keyring, rules.policy, request, status, at)
+    receipt = done.receipt and {"id": done.receipt["receipt"], "digest": done.receipt["digest"]}
     audit.log(
         session,
-        policy,
+        rules.policy,
         at,
-        event(
-            actor,
-            request,
-            "answer_request",
-            reason=f"{request.type}: {decision.outcome}",
-            done=done.lines,
-            reply=reply,
-            receipt=done.receipt
-            and {"id": done.receipt["receipt"], "digest": done.receipt["digest"]},
-        ),
+        event(actor, request, action, reason=reason, done=done.lines, reply=reply, receipt=receipt),
     )
     return Answered(decision, request.answer, reply)
 
@@ -157,7 +168,7 @@ def process(
 def _reply(session, keyring, rules, actor, request, decision, done, address, at) -> str:
     """E-mail the answer where the request came online and an address is known (with the
     copy, for access and portability); otherwise staff send the letter."""
-    if address is None or request.channel not in service.ONLINE:
+    if address is None or (request.channel not in service.ONLINE and request.contact is None):
         return "letter"
     attachment = None
     if request.type in export.EXPORTABLE and decision.outcome == Outcome.DONE:
@@ -191,7 +202,7 @@ def refuse(
     and the complaint route (Art. 12(4)); the person is told through their channel."""
     policy = rules.policy
     permissions.require_steering(policy, actor)
-    request = service.get(session=session, request_id=request_id)
+    request = service.get(session=session, request_id=request_id, for_update=True)
     if request.ended:
         raise Conflict(f"the request is {request.status}: it can no longer be refused")
     if not reason.strip():
@@ -210,23 +221,10 @@ def refuse(
         ),
     )
     address = notices.address_of(session, keyring, rules, request)
-    request.answer = {**decision.as_dict(), "done": [], "told": []}
-    request.answered_at = utc_naive(at)
-    reply = _reply(session, keyring, rules, actor, request, decision, execute.Done(), address, at)
-    move(session, keyring, policy, request, RequestStatus.REFUSED, at)
-    audit.log(
-        session,
-        policy,
-        at,
-        event(
-            actor,
-            request,
-            "refuse_request",
-            reason="manifestly unfounded or excessive (Art. 12(5))",
-            reply=reply,
-        ),
-    )
-    return Answered(decision, request.answer, reply)
+    return _conclude(
+        session, keyring, rules, actor, request, decision, execute.Done(), [], address, at,
+        action="refuse_request", reason="manifestly unfounded or excessive (Art. 12(5))",
+    )  # fmt: skip
 
 
 def lift_restriction(
@@ -238,9 +236,11 @@ def lift_restriction(
     external_id: str,
     reason: str,
     at: datetime,
+    told_by_letter: bool = False,
 ) -> dict[str, Any]:
-    """The DPO lifts a person's restriction, with a reason; the person is told (Art. 18(3))
-    and so are the recipients of their data (Art. 19)."""
+    """The DPO lifts a person's restriction, with a reason; the person is told, by e-mail or,
+    with no address on file, by a letter staff say they sent first (Art. 18(3)), and so are
+    the recipients of their data (Art. 19)."""
     policy = rules.policy
     permissions.require_steering(policy, actor)
     if not reason.strip():
@@ -250,12 +250,17 @@ def lift_restriction(
     recipients = received(
         session=session, policy=policy, subject_id=subject.id, kind=subject.kind, held=set(held)
     )
-    lifted = subjects.unlimit(session=session, subject_id=subject.id, basis="restriction", at=at)
-    if not lifted:
-        raise Conflict(f"the data of '{external_id}' is not restricted")
     address = subjects.email_on_file(
         session=session, keyring=keyring, rules=rules, subject_id=subject.id
     )
+    if address is None and not told_by_letter:
+        raise Conflict(
+            "no e-mail on file: write to the person first (Art. 18(3)), then lift the "
+            "restriction saying they were told by letter"
+        )
+    lifted = execute.lift(session=session, subject_id=subject.id, held=held, at=at)
+    if not lifted:
+        raise Conflict(f"the data of '{external_id}' is not restricted")
     if address:
         notices.email(
             session,
@@ -270,8 +275,7 @@ def lift_restriction(
                 f"\n\n{notices.contacts_text(policy)}"
             ),
         )
-    every = "*" in lifted
-    changed = {c: {} for c in (held if every else lifted)}
+    changed = {c: {} for c in lifted}
     told = notices.tell_recipients(
         session,
         keyring,
@@ -293,7 +297,7 @@ def lift_restriction(
             subject_id=subject.id,
             categories=sorted(changed),
             reason=reason.strip()[:200],
-            detail={"person_told": "email" if address else "staff_to_write", "told": told},
+            detail={"person_told": "email" if address else "letter", "told": told},
         ),
     )
     return {
@@ -309,10 +313,38 @@ def _copy_page(session, keyring, policy, actor, request, fmt, at, apart=True) ->
     decrypted, and committed first when the copy leaves by another way than this transaction."""
     exported = event(actor, request, "export", reason=f"copy of a {request.type} answer, as {fmt}")
     (audit.log_apart if apart else audit.log)(session, policy, at, exported)
-    copy = copy_for(session=session, keyring=keyring, policy=policy, request=request, at=at)
+    copy = copy_for(
+        session=session,
+        keyring=keyring,
+        policy=policy,
+        actor=actor,
+        request=request,
+        given=_given(session, keyring, policy, actor, request, at),
+        at=at,
+    )
     return export.render(
         policy=policy, request=request, copy=copy, receipt=None, fmt=fmt, answered=at.date()
     )
+
+
+def _given(session, keyring, policy, actor, request, at) -> dict[str, list[str]]:
+    """What the answer gives, by category (its fields, for portability). A request answered
+    before answers kept their decision is decided again from what is held now."""
+    items = (request.answer or {}).get("items")
+    if items is None:
+        asked = request_facts(request, keyring)
+        facts = person_facts(
+            session=session,
+            keyring=keyring,
+            policy=policy,
+            actor=actor,
+            request=request,
+            asked=asked,
+            at=at,
+        )
+        decided = decide(asked, facts, policy, at.date())
+        items = [item.as_dict() for item in decided.items]
+    return {i["category"]: i["fields"] for i in items if i["action"] == "give"}
 
 
 def export_copy(

@@ -66,6 +66,13 @@ def _particulars(rules: RecordRules, type_: str, asked: dict) -> dict:
             location="changes",
         )
     if type_ == "rectification":
+        for key in asked["changes"]:
+            category_id, _, field_id = key.partition(".")
+            category = policy.category(category_id)
+            if category is None or category.field(field_id) is None:
+                raise InvalidInput(
+                    "expected CATEGORY.FIELD keys naming fields of the policy", location="changes"
+                )
         return {"changes": dict(asked["changes"])}
     scopes = asked.get("scopes") or []
     if scopes and type_ != "objection":
@@ -94,12 +101,15 @@ def open_request(
     request_id: str | None = None,
     particulars: dict | None = None,
     callback_urls: list[str] | None = None,
+    answer_to: str | None = None,
 ) -> RightsRequest:
     """Open a request through any door. `particulars` holds what the request asks beyond
     its type: `changes` `{"category.field": value}` for a rectification; `directive` (keep,
     erase, communicate or revoke) and `designate` (who receives the data) for a post-mortem
     request; `scopes` for an objection (default: every scope). They are kept sealed until
-    the request ends. A door (an application, an OpenGDPR client) opens online only."""
+    the request ends. A door (an application, an OpenGDPR client) opens online only.
+    `answer_to` is where the answer goes when it is not the person (the one a post-mortem
+    directive designates): sealed too."""
     policy = rules.policy
     permissions.require_door_or_steering(policy, actor)
     if not permissions.steers(policy, actor) and channel not in service.ONLINE:
@@ -120,8 +130,9 @@ def open_request(
     )
     if asked:
         request.particulars = seal_particulars(keyring, request.id, asked)
-    if subject is None and email is not None:  # to tell them that nothing is held
-        request.contact = keyring.seal_note(email, label=notices.contact_label(request.id))
+    contact = answer_to or (email if subject is None else None)  # nothing held: tell them so
+    if contact is not None:
+        request.contact = keyring.seal_note(contact, label=notices.contact_label(request.id))
     request.callback_urls = callback_urls or None
     sent_code = (
         bool(subject)
@@ -161,7 +172,7 @@ def verify(
     checked. None when verified; otherwise why not. Once the attempts run out the request is
     closed as unverified. The attempt is recorded: the caller commits, then reports."""
     policy = rules.policy
-    request = service.get(session=session, request_id=request_id)
+    request = service.get(session=session, request_id=request_id, for_update=True)
     permissions.require_own(policy, actor, request)
     if request.ended:
         again = ": the person must make a new request" if request.status != "answered" else ""
@@ -251,18 +262,21 @@ def cancel(
     keyring: Keyring,
     rules: RecordRules,
     actor: Actor,
-    request: RightsRequest,
+    request_id: str,
     at: datetime,
-) -> None:
+    pending_only: bool = False,
+) -> RightsRequest:
     """Withdraw a request not yet answered, at the person's wish: by a steering role, or by
-    the door that opened it."""
+    the door that opened it; with `pending_only`, only before its requester is verified."""
+    request = service.get(session=session, request_id=request_id, for_update=True)
     permissions.require_own(rules.policy, actor, request)
-    if request.ended:
-        raise Conflict(f"only a request in progress can be cancelled; this one is {request.status}")
+    if request.ended or (pending_only and request.status != RequestStatus.OPEN):
+        raise Conflict(f"only a pending request can be cancelled; this one is {request.status}")
     move(session, keyring, rules.policy, request, RequestStatus.CANCELLED, at)
     request.answered_at = utc_naive(at)
     request.answer = {"outcome": "cancelled", "reasons": ["The request was withdrawn."]}
     audit.log(session, rules.policy, at, event(actor, request, "cancel_request"))
+    return request
 
 
 def _close_unverified(
@@ -316,6 +330,7 @@ def close_unverified(
             RightsRequest.received_on <= at.date() - timedelta(days=days),
         )
         .order_by(RightsRequest.received_on)
+        .with_for_update(skip_locked=True)  # one being verified right now is left to that
     ).all()
     why = f"the requester's identity was not verified within {days} days"
     for request in stale:

@@ -10,9 +10,11 @@ A restriction (§13, Art. 18) is refused for what a running contract needs, appl
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 from tutela.access.gate import EVERY_CATEGORY
 from tutela.policy.schema import Policy
+from tutela.policy.sections import ErasureGround
 from tutela.requests.decision import (
     Action,
     Decision,
@@ -31,7 +33,7 @@ GROUND_WORDS = {
     "legal_claims": "legal claims",
     "contract": "your contract, which is running",
 }
-LEGAL_GROUNDS = ("legal_obligation", "legal_claims")
+LEGAL_GROUNDS = get_args(ErasureGround)  # the grounds a purpose keeps data on, Art. 17(3)
 
 
 def kept_or_erased(
@@ -171,4 +173,4 @@ def lift_restriction(
         "The restriction of your data is lifted: it is processed again for the purposes of "
         "our policy."
     )
-    return Decision(**base, outcome=Outcome.DONE, reasons=(lifted,), lift_restriction=True)
+    return Decision(**base, outcome=Outcome.DONE, reasons=(lifted,))

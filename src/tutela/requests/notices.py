@@ -79,17 +79,16 @@ def contact_label(request_id: str) -> str:
 def address_of(
     session: Session, keyring: Keyring, rules: RecordRules, request: RightsRequest
 ) -> str | None:
-    """Where to e-mail the person: the address on file, or the one a person Tutela holds
-    nothing on wrote from."""
-    if request.subject_id is not None:
-        found = subjects.email_on_file(
-            session=session, keyring=keyring, rules=rules, subject_id=request.subject_id
-        )
-        if found:
-            return found
+    """Where to e-mail the answer: the request's own address when it has one (the person
+    designated by a post-mortem directive; a person Tutela holds nothing on, where they
+    wrote from), else the address on file."""
     if request.contact is not None:
         return keyring.open_note(request.contact, label=contact_label(request.id))
-    return None
+    if request.subject_id is None:
+        return None
+    return subjects.email_on_file(
+        session=session, keyring=keyring, rules=rules, subject_id=request.subject_id
+    )
 
 
 def email(
@@ -121,7 +120,9 @@ def send_code(
 ) -> bool:
     """E-mail a one-time code to the address on file: proof that the requester controls it.
     False when the person has no address on file (then staff must check an ID document)."""
-    address = address_of(session, keyring, rules, request) if request.subject_id else None
+    if request.subject_id is None or request.contact is not None:
+        return False  # nobody on file to prove, or the answer goes to someone else
+    address = address_of(session, keyring, rules, request)
     if address is None:
         return False
     code = verification.issue_code(session=session, keyring=keyring, request_id=request.id, at=at)

@@ -205,17 +205,14 @@ def cancel(subject_request_id: RequestId, request: Request, credentials: Credent
     try:
         with call(request, credentials, write=True) as c:
             found = _found(c, subject_request_id)
-            if found.status != "open":
-                raise InvalidInput(
-                    f"only a pending request can be cancelled; this one is {notices.opengdpr_status(c.ctx.policy, found)['request_status']}"
-                )
             intake.cancel(
                 session=c.session,
                 keyring=c.keyring,
                 rules=c.ctx.rules,
                 actor=c.actor,
-                request=found,
+                request_id=found.id,
                 at=now(),
+                pending_only=True,  # the specification's cancellation (§9)
             )
     except TutelaError as exc:
         return _error(request, 400 if exc.http_status in (409, 422) else exc.http_status, str(exc))

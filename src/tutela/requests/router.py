@@ -38,7 +38,7 @@ def open_request(body: RequestIn, request: Request, credentials: Credentials) ->
             at=now(),
             particulars=body.particulars(),
         )
-        return RequestOut.of(opened)
+        return RequestOut.of(opened, full=permissions.steers(c.ctx.policy, c.actor))
 
 
 @router.get("/requests", response_model=list[RequestOut])
@@ -59,7 +59,8 @@ def list_requests(
             due_within=due_within,
             opened_by=permissions.opened_by_filter(c.ctx.policy, c.actor),
         )
-        return [RequestOut.of(r) for r in rows]
+        full = permissions.steers(c.ctx.policy, c.actor)
+        return [RequestOut.of(r, full=full) for r in rows]
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
@@ -68,7 +69,7 @@ def show_request(request_id: RequestId, request: Request, credentials: Credentia
     with call(request, credentials) as c:
         found = service.get(session=c.session, request_id=request_id)
         permissions.require_own(c.ctx.policy, c.actor, found)
-        return RequestOut.of(found)
+        return RequestOut.of(found, full=permissions.steers(c.ctx.policy, c.actor))
 
 
 @router.post("/requests/{request_id}/extension", response_model=RequestOut)
@@ -107,7 +108,10 @@ def verify(
             id_checked_by=None,
             at=now(),
         )
-        out = RequestOut.of(service.get(session=c.session, request_id=request_id))
+        out = RequestOut.of(
+            service.get(session=c.session, request_id=request_id),
+            full=permissions.steers(c.ctx.policy, c.actor),
+        )
     if refused:  # the attempt is committed; now say no
         raise Denied(refused)
     return out
@@ -117,16 +121,15 @@ def verify(
 def cancel(request_id: RequestId, request: Request, credentials: Credentials) -> RequestOut:
     """Withdraw a request not yet answered, at the person's wish."""
     with call(request, credentials, write=True) as c:
-        found = service.get(session=c.session, request_id=request_id)
-        intake.cancel(
+        found = intake.cancel(
             session=c.session,
             keyring=c.keyring,
             rules=c.ctx.rules,
             actor=c.actor,
-            request=found,
+            request_id=request_id,
             at=now(),
         )
-        return RequestOut.of(found)
+        return RequestOut.of(found, full=permissions.steers(c.ctx.policy, c.actor))
 
 
 @router.post("/requests/{request_id}/processing")
@@ -242,6 +245,7 @@ def lift_restriction(
             external_id=external_id,
             reason=body.reason,
             at=now(),
+            told_by_letter=body.told_by_letter,
         )
 
 

@@ -78,6 +78,9 @@ class Lifting(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=200, description="Why (no personal data).")
+    told_by_letter: bool = Field(
+        False, description="With no e-mail on file: the person was written to first (Art. 18(3))."
+    )
 
 
 class CodeIn(BaseModel):
@@ -109,7 +112,23 @@ class RequestOut(BaseModel):
     receipt: str | None = Field(None, description="The erasure receipt's id, if any.")
 
     @classmethod
-    def of(cls, request: RightsRequest) -> RequestOut:
+    def of(cls, request: RightsRequest, *, full: bool = True) -> RequestOut:
+        """The request as staff see it (`full`), or as a door does: without who the person is
+        nor what was decided about their data, which a door has no need to learn."""
+        if not full:
+            return cls(
+                id=request.id,
+                type=request.type,
+                channel=request.channel,
+                external_id=None,
+                received_on=request.received_on,
+                due_on=request.due_on,
+                extended_months=request.extended_months,
+                extension_reason=None,
+                status=request.status,
+                opened_by=request.opened_by,
+                answered_at=request.answered_at and request.answered_at.replace(tzinfo=UTC),
+            )
         return cls(
             id=request.id,
             type=request.type,

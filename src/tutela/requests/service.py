@@ -103,8 +103,10 @@ def _repeated(
     )
 
 
-def get(*, session: Session, request_id: str) -> RightsRequest:
-    request = session.get(RightsRequest, request_id)
+def get(*, session: Session, request_id: str, for_update: bool = False) -> RightsRequest:
+    """A request; `for_update` locks its row until the transaction ends (PostgreSQL; on
+    SQLite the writer lock already serialises), so that two steps never both act on it."""
+    request = session.get(RightsRequest, request_id, with_for_update=for_update or None)
     if request is None:
         raise NotFound(f"no request {request_id}")
     return request
@@ -116,7 +118,7 @@ def extend(
     """Extend the deadline once (Art. 12(3)); the reason is kept and told to the person."""
     if not reason.strip():
         raise InvalidInput("an extension needs its reasons", location="reason")
-    request = get(session=session, request_id=request_id)
+    request = get(session=session, request_id=request_id, for_update=True)
     if request.ended:
         raise Conflict(f"the request is {request.status}: there is no deadline to extend")
     request.due_on = extended_due_on(

@@ -36,7 +36,7 @@ from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
-from tutela.db import insert_ids, utc_naive
+from tutela.db import insert_ids, lock_rows, utc_naive
 from tutela.policy.schema import Policy
 from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import latest_anchor
@@ -204,8 +204,9 @@ def _load_batch(session: Session, parts: list[Part]) -> None:
 
 
 def _still_due(session: Session, step: Step, parts: list[Part], as_of: date) -> list[Part]:
-    """The parts without the subjects no longer due now that the writer lock is held (a new
-    contact moved their anchor, or they are gone), which leave the batch table too."""
+    """The parts without the subjects no longer due now that they are locked (a new contact
+    moved their anchor, or they are gone), which leave the batch table too."""
+    lock_rows(session, select(subjects_t.c.id).where(subjects_t.c.id.in_(_IN_BATCH)))
     if step.rule.anchor == "collected_at":
         return parts  # the statements themselves touch only values collected long enough ago
     anchor = subjects_t.c[step.rule.anchor]

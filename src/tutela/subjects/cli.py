@@ -89,7 +89,8 @@ def import_(
         return
     console.print(
         f"read {report.read}, created {report.created}, updated {report.updated}, "
-        f"skipped for the suppression list {report.suppressed}, invalid {len(report.invalid)}"
+        f"skipped for the suppression list {report.suppressed}, with erased data left out "
+        f"{report.not_restored}, invalid {len(report.invalid)}"
     )
     for error in report.invalid:
         console.print(f"  [yellow]skipped[/yellow] {error}")

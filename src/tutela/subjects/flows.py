@@ -182,7 +182,8 @@ def write_records(
         session=session, keyring=keyring, rules=rules, records=records, at=at
     )
     if refused:
-        raise InvalidInput(refused[0][1], location="kind")
+        _, location, problem = refused[0]
+        raise InvalidInput(problem, location=location)
     audit.log(
         session,
         policy,

@@ -36,10 +36,13 @@ from tutela.subjects.validation import RecordRules, ValidRecord, validate_record
 from tutela.subjects.writer import (
     Known,
     Rows,
+    categories_in,
+    erased_for_good_by_subject,
     execute,
     gather,
     kind_change_problem,
     prepare,
+    without,
 )
 
 __all__ = ["ImportFailed", "ImportReport", "LineError", "import_file", "read_chunks"]
@@ -74,6 +77,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     suppressed: int = 0  # records about people on the suppression list, not imported
+    not_restored: int = 0  # records whose data the person had erased: that part left out
     invalid: list[LineError] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,6 +86,7 @@ class ImportReport:
             "created": self.created,
             "updated": self.updated,
             "suppressed": self.suppressed,
+            "not_restored": self.not_restored,
             "invalid": len(self.invalid),
             "errors": [
                 {"line": e.line, "location": e.location, "message": e.message} for e in self.invalid
@@ -366,7 +371,9 @@ def import_file(
         if len(set(ids)) == len(ids) and not gather(session, keyring, ids).subjects:
             store(prepared.rows)  # all new, as prepared: the common case of a bulk import
         else:
-            _store_updates(session, keyring, rules, chunk, prepared, at, as_text, reject, store)
+            _store_updates(
+                session, keyring, rules, chunk, prepared, at, as_text, reject, store, report
+            )
         progress(len(chunk))
     return report
 
@@ -390,22 +397,30 @@ def _screen(
     return rows.without(hits) if hits else rows
 
 
-def _store_updates(session, keyring, rules, chunk, prepared, at, as_text, reject, store) -> None:
+def _store_updates(
+    session, keyring, rules, chunk, prepared, at, as_text, reject, store, report
+) -> None:
     """A chunk that mentions known people, or someone twice: prepared again here, run by
-    run, so that each mention updates under the person's own key what came before."""
+    run, so that each mention updates under the person's own key what came before; what a
+    person had erased is left out."""
     items = dict(chunk)
     valid = [(line, _validate(items[line], rules)) for line in prepared.lines]
     categories = storage_categories(rules.policy)
     for run in _unique_runs(valid):
         known = gather(session, keyring, (record.external_id for _, record in run))
+        erased = erased_for_good_by_subject(session, rules.policy, known, at)
         accepted = []
         for line, record in run:
             current = known.subjects.get(record.external_id)
             problem = current and kind_change_problem(rules.policy, current.kind, record.kind)
             if problem:
                 reject(LineError(line, "kind", problem))
-            else:
-                accepted.append(record)
+                continue
+            back = current and erased.get(current.id, frozenset())
+            if back and back & categories_in(record, rules.policy):
+                record = without(record, back, rules.policy)  # the person had it erased
+                report.not_restored += 1
+            accepted.append(record)
         rows = prepare(
             accepted, known, keyring, categories=categories, at=at, dates_as_text=as_text
         )

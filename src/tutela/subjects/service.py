@@ -17,6 +17,7 @@ from tutela.db import dates_as_text, utc_naive
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.prepared import Prepared
+from tutela.subjects.held import Held
 from tutela.subjects.models import Connection, DataLimit, Payment, PersonalValue, Subject
 from tutela.subjects.schemas import Lifecycle, SubjectSummary
 from tutela.subjects.validation import RecordRules, ValidRecord
@@ -24,6 +25,8 @@ from tutela.subjects.values import ValueProblem, check_value, index_form
 from tutela.subjects.writer import (
     LIFECYCLE,
     Written,
+    categories_in,
+    erased_for_good_by_subject,
     execute,
     gather,
     kind_change_problem,
@@ -68,19 +71,26 @@ def save(
     rules: RecordRules,
     records: Sequence[ValidRecord],
     at: datetime,
-) -> tuple[list[Written], list[tuple[int, str]]]:
+) -> tuple[list[Written], list[tuple[int, str, str]]]:
     """Create or update subjects (distinct external ids) in the caller's transaction.
 
-    Returns what was written and, by index, the records refused because their kind may not
-    change that way; those are not written.
+    Returns what was written and, by index with the field and why, the records refused
+    because their kind may not
+    change that way, or because they bring back data the person had erased; those are not
+    written.
     """
     known = gather(session, keyring, (r.external_id for r in records))
+    erased = erased_for_good_by_subject(session, rules.policy, known, at)
     refused, accepted = [], []
     for i, record in enumerate(records):
         current = known.subjects.get(record.external_id)
         problem = current and kind_change_problem(rules.policy, current.kind, record.kind)
-        if problem:
-            refused.append((i, problem))
+        back = current and erased.get(current.id, frozenset()) & categories_in(record, rules.policy)
+        if back:
+            why = "erased at the person's request: not stored again"
+            refused.append((i, sorted(back)[0], why))
+        elif problem:
+            refused.append((i, "kind", problem))
         else:
             accepted.append(record)
     rows = prepare(
@@ -347,15 +357,6 @@ def count(*, session: Session, kind: str | None = None) -> int:
     if kind:
         query = query.where(Subject.kind == kind)
     return session.scalar(query) or 0
-
-
-class Held(NamedTuple):
-    """What a subject holds of one category: values or records, the latest collection (or
-    record time), and the fields the person gave themselves."""
-
-    records: int
-    latest: date | None
-    given: frozenset[str]
 
 
 def holdings(*, session: Session, policy: Policy, subject_id: str) -> dict[str, Held]:

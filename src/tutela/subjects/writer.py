@@ -13,20 +13,21 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Row, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from tutela.access.gate import Limit, SubjectFacts, erased_for_good
 from tutela.consent.models import Consent
 from tutela.crypto.cipher import SubjectCipher
 from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
 from tutela.db import bulk_insert
 from tutela.policy.schema import Policy
-from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
+from tutela.subjects.models import Connection, DataLimit, Payment, PersonalValue, Subject
 from tutela.subjects.validation import ValidRecord
 
 __all__ = [
@@ -34,11 +35,14 @@ __all__ = [
     "Known",
     "Rows",
     "Written",
+    "categories_in",
+    "erased_for_good_by_subject",
     "execute",
     "gather",
     "kind_change_problem",
     "prepare",
     "record_slot",
+    "without",
 ]
 
 LIFECYCLE = (
@@ -57,6 +61,7 @@ connections_t: Table = Connection.__table__
 payments_t: Table = Payment.__table__
 consents_t: Table = Consent.__table__
 keys_t: Table = DataKey.__table__
+limits_t: Table = DataLimit.__table__
 
 # Column order of the tuples `prepare` builds for new rows.
 INSERTS: dict[str, tuple[Table, tuple[str, ...]]] = {
@@ -176,6 +181,7 @@ def gather(session: Session, keyring: Keyring, external_ids: Iterable[str]) -> K
         return known
     columns = [subjects_t.c.id, subjects_t.c.external_id, subjects_t.c.kind]
     columns += [subjects_t.c[name] for name in LIFECYCLE]
+    columns.append(subjects_t.c.limited_at)
     rows = session.execute(select(*columns).where(subjects_t.c.external_id.in_(ids)))
     known.subjects = {row.external_id: row for row in rows}
     subject_ids = [row.id for row in known.subjects.values()]
@@ -328,3 +334,53 @@ def execute(session: Session, rows: Rows) -> None:
     for name in ("values", "connections", "payments", "consents"):
         if getattr(rows, name):
             bulk_insert(conn, *INSERTS[name], getattr(rows, name))
+
+
+def erased_for_good_by_subject(
+    session: Session, policy: Policy, known: Known, at: datetime
+) -> dict[str, frozenset[str]]:
+    """The categories an erasure request put out of reach of each known subject (by id):
+    new data of them is not stored again."""
+    limited = {row.id: row for row in known.subjects.values() if row.limited_at is not None}
+    if not limited:
+        return {}
+    limits: dict[str, dict[str, tuple[Limit, ...]]] = {}
+    for sid, category, grounds in session.execute(
+        select(limits_t.c.subject_id, limits_t.c.category, limits_t.c.grounds).where(
+            limits_t.c.subject_id.in_(list(limited)), limits_t.c.basis == "erasure"
+        )
+    ):
+        mine = limits.setdefault(sid, {})
+        mine[category] = (*mine.get(category, ()), Limit("erasure", tuple(grounds)))
+    out = {}
+    for sid, by_category in limits.items():
+        row = limited[sid]
+        facts = SubjectFacts(
+            row.kind, limits=by_category, lifecycle={n: getattr(row, n) for n in LIFECYCLE}
+        )
+        out[sid] = frozenset(
+            c.id for c in policy.categories if erased_for_good(policy, facts, c.id, at)
+        )
+    return out
+
+
+def without(record: ValidRecord, categories: frozenset[str], policy: Policy) -> ValidRecord:
+    """The record less the values, logs and payments of `categories`."""
+    stored = {c.storage: c.id for c in policy.categories if c.storage != "record"}
+    return replace(
+        record,
+        values=[v for v in record.values if v[0] not in categories],
+        connections=[] if stored.get("connections") in categories else record.connections,
+        payments=[] if stored.get("payments") in categories else record.payments,
+    )
+
+
+def categories_in(record: ValidRecord, policy: Policy) -> set[str]:
+    """The categories a record brings values of."""
+    stored = {c.storage: c.id for c in policy.categories if c.storage != "record"}
+    found = {category for category, *_ in record.values}
+    if record.connections:
+        found.add(stored["connections"])
+    if record.payments:
+        found.add(stored["payments"])
+    return found

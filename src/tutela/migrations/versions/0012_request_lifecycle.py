@@ -31,6 +31,10 @@ def upgrade() -> None:
         "WHERE subjects.id = rights_requests.subject_id)"
     )
     op.execute("UPDATE rights_requests SET status = 'answered' WHERE status = 'closed'")
+    # An ended request keeps nothing sealed: what older ones asked is dropped now.
+    op.execute(
+        "UPDATE rights_requests SET particulars = NULL WHERE status IN ('answered', 'cancelled')"
+    )
     op.create_table(
         "erasure_receipts",
         sa.Column("id", sa.String(length=32), nullable=False),
