@@ -3,6 +3,7 @@ refuse, lift a restriction, record a death, export the copy, the letter, the rec
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -242,16 +243,17 @@ def receipt(
     if json_output:
         print_json(shown)
         return
-    console.print(f"receipt {shown['receipt']} (digest {shown['digest']})")
-    console.print(f"request {shown['request']}, person {shown['external_id']}, at {shown['at']}")
+    say = partial(console.print, soft_wrap=True)  # piped, a digest stays on one line
+    say(f"receipt {shown['receipt']} (digest {shown['digest']})")
+    say(f"request {shown['request']}, person {shown['external_id']}, at {shown['at']}")
     for e in shown["erased"]:
-        console.print(f"  erased: {e['category']} ({e['records']})")
+        say(f"  erased: {e['category']} ({e['records']})")
     for k in shown["kept"]:
-        console.print(
+        say(
             f"  kept: {k['category']} for {', '.join(k['grounds'])} until {k['until'] or 'not known yet'}"
         )
     for key in shown["data_keys_destroyed"]:
-        console.print(f"  data key destroyed: {key}")
+        say(f"  data key destroyed: {key}")
     for e in shown["events"]:
-        console.print(f"  trail event {e['seq']}: {e['hash'] or 'missing from the trail'}")
-    console.print(f"  policy version {shown['policy_version']}")
+        say(f"  trail event {e['seq']}: {e['hash'] or 'missing from the trail'}")
+    say(f"  policy version {shown['policy_version']}")

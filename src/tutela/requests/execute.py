@@ -106,7 +106,6 @@ def _erasure(session, keyring, rules, actor, request, decision, facts, at, done)
             done.lines.append("your agreement to keep your payment details is withdrawn")
         if erased:
             done.lines.insert(0, "erased: " + ", ".join(erased))
-        done.lines += [f"kept for its grounds only: {i.category}" for i in kept]
     done.changed = {category: {} for category in erased}
     seq = audit.log(
         session,

@@ -31,7 +31,7 @@ __all__ = ["GROUND_WORDS", "erasure", "kept_or_erased", "lift_restriction", "res
 GROUND_WORDS = {
     "legal_obligation": "a legal obligation",
     "legal_claims": "legal claims",
-    "contract": "your contract, which is running",
+    "contract": "your running contract",
 }
 LEGAL_GROUNDS = get_args(ErasureGround)  # the grounds a purpose keeps data on, Art. 17(3)
 
@@ -58,13 +58,12 @@ def kept_or_erased(
     purposes = sorted({p for g in grounds for p in policy.ground_purposes(g, category, facts.kind)})
     words = [f"a legal hold (case {h.reference})" for h in holds]
     words += [GROUND_WORDS[g] for g in grounds if not g.startswith("hold:")]
-    served = "; ".join(policy.purpose(p).name for p in purposes)
     if holds:
         until, last = None, "until the hold is lifted"
     else:
         until = end.until if end else None
         last = end.words() if end else "while no retention rule of the policy limits it"
-    why = f"kept for {' and '.join(words)} ({served}), {last}"
+    why = f"kept for {_listed(words)}, {last}"
     return Item(
         category,
         Action.KEEP,
@@ -76,6 +75,10 @@ def kept_or_erased(
     )
 
 
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def erasure(
     policy: Policy, request: RequestFacts, facts: PersonFacts, as_of: date, base: dict
 ) -> Decision:
@@ -84,15 +87,14 @@ def erasure(
         for category, holding in sorted(facts.held.items())
     )
     kept = [i for i in items if i.action == Action.KEEP]
-    erased = [i.category for i in items if i.action == Action.ERASE]
     reasons = []
     if not kept:
         reasons.append("All your personal data is erased, and the key that encrypted it.")
     else:
-        if erased:
-            reasons.append("Erased: " + ", ".join(erased) + ".")
-        reasons += [f"Kept: {i.category}, {i.reason}." for i in kept]
-        reasons.append("What is kept is used for those grounds only, and erased when they end.")
+        reasons.append(
+            "Some of your data is kept, each category for the grounds given with it and used "
+            "for those only; it is erased when they end."
+        )
         if any("contract" in i.grounds for i in kept):
             reasons.append(
                 "Your subscription is running: the data the contract needs is kept while it "

@@ -197,6 +197,10 @@ def answer_text(
         "",
         *decision.reasons,
     ]
+    decided = [i for i in decision.items if i.action.value != "give"]
+    if decided:
+        lines += ["", "Your data, category by category:"]
+        lines += [f"- {i.category}: {i.action.value}: {i.reason}" for i in decided]
     if done:
         lines += ["", "What was done:", *(f"- {line}" for line in done)]
     if receipt:
