@@ -20,6 +20,7 @@ from tutela.access.models import Principal
 from tutela.access.service import actor_of
 from tutela.clock import as_of_datetime, now
 from tutela.context import Context, build_context
+from tutela.db import session_scope
 from tutela.errors import NotFound
 from tutela.settings import get_settings
 
@@ -28,6 +29,7 @@ __all__ = [
     "AsOption",
     "DbOption",
     "JsonOption",
+    "acting",
     "acting_as",
     "console",
     "err_console",
@@ -64,6 +66,24 @@ def load_context(db: str | None) -> Iterator[Context]:
         yield ctx
     finally:
         ctx.engine.dispose()
+
+
+@contextmanager
+def acting(
+    db: str | None, as_: str | None, *, write: bool = True
+) -> Iterator[tuple[Context, dict]]:
+    """A command's context and one transaction, with what every flow takes: the session,
+    the keyring, the record rules and the actor (`--as NAME`, or the operator)."""
+    with load_context(db) as ctx, session_scope(ctx.engine, write=write) as session:
+        yield (
+            ctx,
+            {
+                "session": session,
+                "keyring": ctx.keyring(session),
+                "rules": ctx.rules,
+                "actor": acting_as(session, as_),
+            },
+        )
 
 
 def acting_as(session: Session, name: str | None) -> Actor:

@@ -49,6 +49,16 @@ class Call:
     def keyring(self) -> Keyring:
         return self.ctx.keyring(self.session)
 
+    @property
+    def flow(self) -> dict:
+        """What every flow takes: the session, the keyring, the record rules, the caller."""
+        return {
+            "session": self.session,
+            "keyring": self.keyring,
+            "rules": self.ctx.rules,
+            "actor": self.actor,
+        }
+
 
 @contextmanager
 def call(request: Request, credentials: Credentials, *, write: bool = False) -> Iterator[Call]:

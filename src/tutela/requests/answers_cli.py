@@ -14,6 +14,7 @@ from tutela.cli_support import (
     AsOption,
     DbOption,
     JsonOption,
+    acting,
     acting_as,
     console,
     load_context,
@@ -67,12 +68,9 @@ def process(
 ) -> None:
     """Decide a verified request and carry it out: each category's action, why, and until
     when anything kept is kept; the person is answered through their channel."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (ctx, by):
         answered = flows.process(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             request_id=request_id,
             at=moment(as_of),
         )
@@ -100,12 +98,9 @@ def refuse(
     json_output: JsonOption = False,
 ) -> None:
     """Refuse a request as manifestly unfounded or excessive (Art. 12(5)), with reasons."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (ctx, by):
         answered = flows.refuse(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             request_id=request_id,
             reason=reason,
             at=moment(as_of),
@@ -126,12 +121,9 @@ def lift_restriction(
     json_output: JsonOption = False,
 ) -> None:
     """Lift a person's restriction (the DPO); the person and the recipients are told."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (_, by):
         lifted = flows.lift_restriction(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             external_id=external_id,
             reason=reason,
             at=moment(as_of),
@@ -155,12 +147,9 @@ def death(
 ) -> None:
     """Record a death on a checked proof and carry out the person's directive (§16)."""
     day = parse_day(on, "--on")
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (_, by):
         outcome = deaths.record_death(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             external_id=external_id,
             died_on=day,
             proof=proof,
@@ -190,12 +179,9 @@ def export(
     """Write the answer with its copy of the data, for the person (access, portability)."""
     if out.exists():
         raise typer.BadParameter(f"{out} exists; refusing to overwrite", param_hint="--out")
-    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+    with acting(db, as_, write=False) as (_, by):
         content = flows.export_copy(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             request_id=request_id,
             fmt=fmt,
             at=moment(as_of),
@@ -215,12 +201,9 @@ def letter(
     kept, the erasure receipt, the DPO and the complaint route (and the copy, for access)."""
     if out.exists():
         raise typer.BadParameter(f"{out} exists; refusing to overwrite", param_hint="--out")
-    with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+    with acting(db, as_, write=False) as (_, by):
         content = flows.letter(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             request_id=request_id,
             fmt=fmt,
             at=moment(as_of),

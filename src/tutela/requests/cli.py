@@ -13,6 +13,7 @@ from tutela.cli_support import (
     AsOption,
     DbOption,
     JsonOption,
+    acting,
     acting_as,
     console,
     load_context,
@@ -81,12 +82,9 @@ def open_(
     }
     at = moment(as_of)
     day = parse_day(received, "--received") or at.date()
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (_, by):
         request = intake.open_request(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             type_=type_,
             external_id=external_id,
             email=email,
@@ -187,12 +185,9 @@ def verify(
     """Verify the requester's identity: the e-mailed code, or a staff attestation."""
     if (code is None) == (id_checked_by is None):
         raise typer.BadParameter("give exactly one of --code and --id-checked-by")
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (_, by):
         refused = intake.verify(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             request_id=request_id,
             code=code,
             id_checked_by=id_checked_by,
@@ -217,12 +212,9 @@ def extend(
     json_output: JsonOption = False,
 ) -> None:
     """Extend the deadline once, before it passes (Art. 12(3))."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (_, by):
         extended, emailed = intake.extend(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             request_id=request_id,
             months=months,
             reason=reason,
@@ -245,12 +237,9 @@ def cancel(
     json_output: JsonOption = False,
 ) -> None:
     """Withdraw a request not yet answered, at the person's wish."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (_, by):
         found = intake.cancel(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             request_id=request_id,
             at=moment(as_of),
         )
@@ -270,12 +259,9 @@ def close_unverified(
 ) -> None:
     """Close the requests whose requester did not prove their identity in time
     (`rights_requests.unverified_after_days`); the worker does it daily."""
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+    with acting(db, as_) as (_, by):
         closed = intake.close_unverified(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=acting_as(session, as_),
+            **by,
             at=moment(as_of),
         )
     if json_output:

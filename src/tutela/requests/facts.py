@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from tutela.access.gate import Actor, SubjectFacts, authorize
 from tutela.crypto.keyring import Keyring
 from tutela.policy.schema import Policy
-from tutela.requests.decision import Hold, PersonFacts, RequestFacts
+from tutela.requests.decide import decide
+from tutela.requests.decision import Decision, Hold, PersonFacts, RequestFacts
 from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.retention.service import holds_of
 from tutela.subjects import service as subjects
 from tutela.subjects.facts import subject_facts
 
-__all__ = ["particulars_label", "person_facts", "request_facts", "seal_particulars"]
+__all__ = ["decided", "particulars_label", "person_facts", "request_facts", "seal_particulars"]
 
 
 def particulars_label(request_id: str) -> str:
@@ -116,3 +117,26 @@ def _current(
         if isinstance(values, dict) and field in values:
             current[key] = values[field]
     return current
+
+
+def decided(
+    *,
+    session: Session,
+    keyring: Keyring,
+    policy: Policy,
+    actor: Actor,
+    request: RightsRequest,
+    at: datetime,
+) -> tuple[PersonFacts | None, Decision]:
+    """Gather the facts of a request, then decide it as of `at`'s day."""
+    asked = request_facts(request, keyring)
+    facts = person_facts(
+        session=session,
+        keyring=keyring,
+        policy=policy,
+        actor=actor,
+        request=request,
+        asked=asked,
+        at=at,
+    )
+    return facts, decide(asked, facts, policy, at.date())

@@ -22,17 +22,18 @@ from tutela.crypto.keyring import Keyring
 from tutela.db import utc_naive
 from tutela.errors import Conflict, Denied, InvalidInput
 from tutela.requests import execute, export, notices, permissions, service
-from tutela.requests.copy import copy_for
-from tutela.requests.decide import decide
 from tutela.requests.decision import Decision, Outcome
-from tutela.requests.facts import person_facts, request_facts
+from tutela.requests.facts import decided
+from tutela.requests.given import copy_page, export_copy, letter, receipt
 from tutela.requests.models import RequestStatus, RightsRequest
 from tutela.requests.steps import event, move
-from tutela.subjects import receipts
 from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 
 __all__ = ["Answered", "export_copy", "letter", "lift_restriction", "process", "receipt", "refuse"]
+
+# What an ended request gives back is in `requests.given`; it is named here too, so that
+# every edge finds a request's whole life in one module.
 
 CHANGES_TOLD = ("erasure", "rectification", "restriction", "lift_restriction")  # Art. 19
 
@@ -70,17 +71,9 @@ def process(
     and reaches the person through their channel."""
     policy = rules.policy
     request = _verified(session, policy, actor, request_id)
-    asked = request_facts(request, keyring)
-    facts = person_facts(
-        session=session,
-        keyring=keyring,
-        policy=policy,
-        actor=actor,
-        request=request,
-        asked=asked,
-        at=at,
+    facts, decision = decided(
+        session=session, keyring=keyring, policy=policy, actor=actor, request=request, at=at
     )
-    decision = decide(asked, facts, policy, at.date())
     if decision.outcome == Outcome.NOT_AUTOMATED:
         audit.log(
             session,
@@ -173,7 +166,7 @@ def _reply(session, keyring, rules, actor, request, decision, done, address, at)
     attachment = None
     if request.type in export.EXPORTABLE and decision.outcome == Outcome.DONE:
         # In this transaction: the copy leaves only through the outbox, which commits with it.
-        page = _copy_page(session, keyring, rules.policy, actor, request, "html", at, apart=False)
+        page = copy_page(session, keyring, rules.policy, actor, request, "html", at, apart=False)
         attachment = ("your-personal-data.html", "text/html", page)
     notices.email(
         session,
@@ -306,109 +299,3 @@ def lift_restriction(
         "person_told": bool(address),
         "recipients_told": told,
     }
-
-
-def _copy_page(session, keyring, policy, actor, request, fmt, at, apart=True) -> str | bytes:
-    """The answer with its copy, made now and once: the export is audited before anything is
-    decrypted, and committed first when the copy leaves by another way than this transaction."""
-    exported = event(actor, request, "export", reason=f"copy of a {request.type} answer, as {fmt}")
-    (audit.log_apart if apart else audit.log)(session, policy, at, exported)
-    copy = copy_for(
-        session=session,
-        keyring=keyring,
-        policy=policy,
-        actor=actor,
-        request=request,
-        given=_given(session, keyring, policy, actor, request, at),
-        at=at,
-    )
-    return export.render(
-        policy=policy, request=request, copy=copy, receipt=None, fmt=fmt, answered=at.date()
-    )
-
-
-def _given(session, keyring, policy, actor, request, at) -> dict[str, list[str]]:
-    """What the answer gives, by category (its fields, for portability). A request answered
-    before answers kept their decision is decided again from what is held now."""
-    items = (request.answer or {}).get("items")
-    if items is None:
-        asked = request_facts(request, keyring)
-        facts = person_facts(
-            session=session,
-            keyring=keyring,
-            policy=policy,
-            actor=actor,
-            request=request,
-            asked=asked,
-            at=at,
-        )
-        decided = decide(asked, facts, policy, at.date())
-        items = [item.as_dict() for item in decided.items]
-    return {i["category"]: i["fields"] for i in items if i["action"] == "give"}
-
-
-def export_copy(
-    *,
-    session: Session,
-    keyring: Keyring,
-    rules: RecordRules,
-    actor: Actor,
-    request_id: str,
-    fmt: str,
-    at: datetime,
-) -> str | bytes:
-    """The answer to an access or portability request with its copy of the data, for the
-    person, once the request is answered."""
-    permissions.require_steering(rules.policy, actor)
-    export.check_format(fmt, export.COPY_FORMATS)
-    request = service.get(session=session, request_id=request_id)
-    if request.type not in export.EXPORTABLE:
-        raise InvalidInput(f"a {request.type} request has no copy to export", location="id")
-    if request.status in (RequestStatus.OPEN, RequestStatus.VERIFIED):
-        why = (
-            "the requester's identity is not verified"
-            if request.status == RequestStatus.OPEN
-            else "the request is not answered yet"
-        )
-        raise Denied(f"{why}: nothing is disclosed")
-    if request.status != RequestStatus.ANSWERED:
-        raise Conflict(f"the request is {request.status}: it gives no copy")
-    return _copy_page(session, keyring, rules.policy, actor, request, fmt, at)
-
-
-def letter(
-    *,
-    session: Session,
-    keyring: Keyring,
-    rules: RecordRules,
-    actor: Actor,
-    request_id: str,
-    fmt: str,
-    at: datetime,
-) -> str | bytes:
-    """The answer of an ended request as a letter to print and post (HTML or PDF), with the
-    copy for an answered access or portability request."""
-    permissions.require_steering(rules.policy, actor)
-    export.check_format(fmt, export.LETTER_FORMATS)
-    request = service.get(session=session, request_id=request_id)
-    if request.answer is None:
-        raise Conflict(f"the request is {request.status}: it has no answer yet")
-    if request.type in export.EXPORTABLE and request.status == RequestStatus.ANSWERED:
-        return _copy_page(session, keyring, rules.policy, actor, request, fmt, at)
-    shown = (
-        receipt(session=session, policy=rules.policy, actor=actor, request_id=request.id)
-        if request.receipt_id
-        else None
-    )
-    return export.render(
-        policy=rules.policy, request=request, copy=None, receipt=shown, fmt=fmt, answered=at.date()
-    )
-
-
-def receipt(*, session: Session, policy, actor: Actor, request_id: str) -> dict[str, Any]:
-    """The erasure receipt of a request, with its digest and the trail events it names; an
-    erasure a legal hold suspended and its lifting carried out comes after, as `then`."""
-    permissions.require_steering(policy, actor)
-    service.get(session=session, request_id=request_id)
-    first, *later = receipts.of_request(session=session, request_id=request_id)
-    return {**receipts.shown(session, first), "then": [receipts.shown(session, r) for r in later]}

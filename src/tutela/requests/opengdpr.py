@@ -150,10 +150,7 @@ async def submit(request: Request, credentials: Credentials) -> Response:
         with call(request, credentials, write=True) as c:
             received = now()
             opened = intake.open_request(
-                session=c.session,
-                keyring=c.keyring,
-                rules=c.ctx.rules,
-                actor=c.actor,
+                **c.flow,
                 type_=body.subject_request_type,
                 external_id=external_id,
                 email=email,
@@ -206,10 +203,7 @@ def cancel(subject_request_id: RequestId, request: Request, credentials: Credent
         with call(request, credentials, write=True) as c:
             found = _found(c, subject_request_id)
             intake.cancel(
-                session=c.session,
-                keyring=c.keyring,
-                rules=c.ctx.rules,
-                actor=c.actor,
+                **c.flow,
                 request_id=found.id,
                 at=now(),
                 pending_only=True,  # the specification's cancellation (§9)

@@ -26,10 +26,7 @@ def open_request(body: RequestIn, request: Request, credentials: Credentials) ->
     applications) opens online requests only: the person then gets a one-time code."""
     with call(request, credentials, write=True) as c:
         opened = intake.open_request(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             type_=body.type,
             external_id=body.external_id,
             email=body.email,
@@ -80,10 +77,7 @@ def extend(
     e-mailed the new date and the reasons when an address is on file."""
     with call(request, credentials, write=True) as c:
         extended, _emailed = intake.extend(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             request_id=request_id,
             months=body.months,
             reason=body.reason,
@@ -99,10 +93,7 @@ def verify(
     """Check the one-time code the person received; 403 with the reason when it is wrong."""
     with call(request, credentials, write=True) as c:
         refused = intake.verify(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             request_id=request_id,
             code=body.code,
             id_checked_by=None,
@@ -122,10 +113,7 @@ def cancel(request_id: RequestId, request: Request, credentials: Credentials) ->
     """Withdraw a request not yet answered, at the person's wish."""
     with call(request, credentials, write=True) as c:
         found = intake.cancel(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             request_id=request_id,
             at=now(),
         )
@@ -139,10 +127,7 @@ def process(request_id: RequestId, request: Request, credentials: Credentials) -
     answered. A copy of the data is fetched with `GET /requests/{id}/copy`."""
     with call(request, credentials, write=True) as c:
         answered = flows.process(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             request_id=request_id,
             at=now(),
         )
@@ -156,10 +141,7 @@ def refuse(
     """Refuse a request as manifestly unfounded or excessive (Art. 12(5)), with reasons."""
     with call(request, credentials, write=True) as c:
         answered = flows.refuse(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             request_id=request_id,
             reason=body.reason,
             at=now(),
@@ -186,10 +168,7 @@ def copy(
     person (403 until their identity is verified and the request answered)."""
     with call(request, credentials) as c:
         content = flows.export_copy(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             request_id=request_id,
             fmt=format,
             at=now(),
@@ -207,10 +186,7 @@ def letter(
     """The answer as a letter to print and post."""
     with call(request, credentials) as c:
         content = flows.letter(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             request_id=request_id,
             fmt=format,
             at=now(),
@@ -238,10 +214,7 @@ def lift_restriction(
     """The DPO lifts a person's restriction; the person and the recipients are told."""
     with call(request, credentials, write=True) as c:
         return flows.lift_restriction(
-            session=c.session,
-            keyring=c.keyring,
-            rules=c.ctx.rules,
-            actor=c.actor,
+            **c.flow,
             external_id=external_id,
             reason=body.reason,
             at=now(),
