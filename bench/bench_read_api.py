@@ -71,7 +71,7 @@ def prepare(workdir: Path, subjects: int) -> tuple[Path, str, str]:
             at=now(),
         )
     ctx.engine.dispose()
-    return db, key, read_key_file(workdir / "tutela.key").to_text()
+    return db, key, read_key_file(workdir / "tutela.key").active.to_text()
 
 
 def serve(command: list[str], env: dict, port: int) -> subprocess.Popen:

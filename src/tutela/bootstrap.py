@@ -59,11 +59,11 @@ def initialise(ctx: Context) -> InitReport:
     if settings.master_key is None and not settings.key_file.exists():
         create_key_file(settings.key_file)
         key_file_created = True
-    master = ctx.master_key()
+    keyset = ctx.keyset()
     pair_created = _opengdpr_test_pair(settings)
     upgrade(ctx.engine)
     with session_scope(ctx.engine) as session:
-        keyring_created = initialise_keyring(session, master)
+        keyring_created = initialise_keyring(session, keyset)
         ensure_head(session)
         admin_key = None
         if session.scalar(select(Principal.id).where(Principal.name == ADMIN)) is None:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tutela.crypto.keyring import Keyring, open_keyring
-from tutela.crypto.master_key import MasterKey, load_master_key
+from tutela.crypto.master_key import KeySet, load_keyset
 from tutela.crypto.signing import Signer
 from tutela.db import make_engine, session_scope
 from tutela.policy import Policy, load_policy
@@ -30,16 +30,18 @@ class Context:
     _keyring: Keyring | None = field(default=None, repr=False)
     _signer: Signer | None = field(default=None, repr=False)
 
-    def master_key(self) -> MasterKey:
+    def keyset(self) -> KeySet:
+        """The master keys, read again from the key file (or the variable) at each call."""
         env = self.settings.master_key
-        return load_master_key(
+        return load_keyset(
             key_file=self.settings.key_file, env_value=env.get_secret_value() if env else None
         )
 
     def keyring(self, session: Session) -> Keyring:
-        """The unlocked keyring, opened on first use and kept for the life of the process."""
+        """The unlocked keyring, opened on first use and kept for the life of the process: it
+        reads the key file again when a rotation elsewhere makes it need to."""
         if self._keyring is None:
-            self._keyring = open_keyring(session, self.master_key())
+            self._keyring = open_keyring(session, self.keyset(), reload=self.keyset)
         return self._keyring
 
     def open_keyring(self) -> Keyring:

@@ -3,7 +3,7 @@
 from tutela.access.models import AccessReport, ApiKey, Disclosure, Principal
 from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.consent.models import Consent, Objection, Suppression
-from tutela.crypto.models import DataKey, WrappedKey
+from tutela.crypto.models import DataKey, MasterKeyRecord, WrappedKey
 from tutela.db import Base
 from tutela.outbox.models import OutboxMessage
 from tutela.requests.models import PostMortemDirective, RightsRequest
@@ -33,6 +33,7 @@ __all__ = [
     "Disclosure",
     "ErasureReceipt",
     "LegalHold",
+    "MasterKeyRecord",
     "Objection",
     "OutboxMessage",
     "Payment",

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         description="Art. 19 webhooks by recipient or subprocessor id, as JSON: "
         '{"partners": {"url": "https://…", "secret": "…"}}.',
     )
+    rotation_batch: int = Field(
+        5_000, ge=1, description="Data keys re-wrapped per transaction of a key rotation."
+    )
     retention_batch: int = Field(
         10_000, ge=1, description="Subjects per transaction of a retention run."
     )

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["DataKey", "WrappedKey"]
+__all__ = ["DataKey", "MasterKeyRecord", "WrappedKey"]
 
 
 class DataKey(Base):
@@ -33,3 +33,19 @@ class WrappedKey(Base):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     master_key_id: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MasterKeyRecord(Base):
+    """A master key as the store knows it: its public id and state, never its material.
+
+    Exactly one is `active`: every process wraps new keys under it, and checks it before it
+    does. During a rotation the previous one is `retiring`; it is `retired` once no wrapped
+    key uses it any more.
+    """
+
+    __tablename__ = "master_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # active, retiring, retired
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -345,6 +345,7 @@ def import_file(
     """
     report = ImportReport()
     as_text = dates_as_text(session)
+    keyring.ensure_current(session)  # new keys under the store's active master key, held so
     screening = session.scalar(select(Suppression.blind_index).limit(1)) is not None
 
     def reject(error: LineError) -> None:

@@ -79,6 +79,7 @@ def save(
     change that way, or because they bring back data the person had erased; those are not
     written.
     """
+    keyring.ensure_current(session)  # new people get keys under the store's active master key
     known = gather(session, keyring, (r.external_id for r in records))
     erased = erased_for_good_by_subject(session, rules.policy, known, at)
     refused, accepted = [], []
