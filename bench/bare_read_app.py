@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import os
 import sqlite3
 import threading
@@ -24,7 +25,9 @@ from fastapi import FastAPI, Header, HTTPException, Response
 from tutela.crypto.master_key import MasterKey
 
 DB = os.environ["BENCH_DB"]
-MASTER = AESGCM(MasterKey.from_text(os.environ["BENCH_MASTER"], origin="env").material)
+_MASTER_KEY = MasterKey.from_text(os.environ["BENCH_MASTER"], origin="env")
+MASTER = AESGCM(_MASTER_KEY.material)
+CHAIN_KEY, CHAIN_KEY_ID = _MASTER_KEY.chain_key, _MASTER_KEY.key_id
 local = threading.local()
 write_mutex = threading.Lock()
 write_file = os.open(DB + "-bare-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -107,12 +110,13 @@ def _audit(conn: sqlite3.Connection, sid: str, purpose: str) -> None:
             "bench",
             {},
         ]
-        digest = hashlib.sha256(last.encode() + orjson.dumps([seq + 1, stamp, *fields])).hexdigest()
+        message = last.encode() + orjson.dumps([seq + 1, stamp, *fields])
+        digest = hmac.digest(CHAIN_KEY, message, "sha256").hex()
         conn.execute(
             "INSERT INTO audit_events (seq, at, principal, action, subject_id, categories, purpose,"
-            " outcome, reason, policy_version, detail, prev_hash, hash) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (seq + 1, stamp, *fields[:-1], "{}", last, digest),
+            " outcome, reason, policy_version, detail, prev_hash, hash, chain_key_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (seq + 1, stamp, *fields[:-1], "{}", last, digest, CHAIN_KEY_ID),
         )
         conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, digest))
         conn.execute("COMMIT")

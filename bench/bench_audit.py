@@ -1,9 +1,10 @@
 """Audit trail throughput: bulk appends and chain verification, each against a bare loop.
 
 Append: Tutela's `audit.record` writing events in batches of 1,000 (one transaction each)
-against a bare script that hashes the same events into the same chain format and inserts
-them with sqlite3's executemany. Verify: `audit.verify` over the whole chain against a bare
-loop that reads the rows with sqlite3 and recomputes each hash.
+against a bare script that links the same events into the same keyed chain (HMAC-SHA256
+under the chain key) and inserts them with sqlite3's executemany. Verify: `audit.verify`
+over the whole chain against a bare loop that reads the rows with sqlite3 and recomputes
+each link.
 
     python bench/bench_audit.py [--events N]
 """
@@ -11,7 +12,7 @@ loop that reads the rows with sqlite3 and recomputes each hash.
 from __future__ import annotations
 
 import argparse
-import hashlib
+import hmac
 import sqlite3
 import tempfile
 import time
@@ -20,10 +21,15 @@ from pathlib import Path
 
 import orjson
 
-from tutela.audit.service import GENESIS, Event, record
+from tutela.audit.chain import GENESIS, chain_with
+from tutela.audit.service import Event, ensure_head, record
 from tutela.audit.verify import verify
+from tutela.crypto.master_key import MasterKey
 from tutela.db import make_engine, session_scope
 from tutela.migrations import upgrade
+
+MASTER = MasterKey.generate()
+KEYS = {MASTER.key_id: MASTER.chain_key}
 
 BATCH = 1000
 
@@ -45,9 +51,8 @@ def events(n: int) -> list[Event]:
 def fresh(path: Path):
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    chain_with(engine, lambda: MASTER)
     with session_scope(engine) as session:
-        from tutela.audit.service import ensure_head
-
         ensure_head(session)
     return engine
 
@@ -86,13 +91,14 @@ def bare_append(path: Path, batch_list: list[list[Event]]) -> float:
                 "bench",
                 e.detail,
             ]
-            digest = hashlib.sha256(
-                last.encode() + orjson.dumps([seq, stamp, *fields], option=orjson.OPT_SORT_KEYS)
-            ).hexdigest()
-            rows.append((seq, stamp, *fields[:-1], "{}", last, digest))
+            message = last.encode() + orjson.dumps(
+                [seq, stamp, *fields], option=orjson.OPT_SORT_KEYS
+            )
+            digest = hmac.digest(MASTER.chain_key, message, "sha256").hex()
+            rows.append((seq, stamp, *fields[:-1], "{}", last, digest, MASTER.key_id))
             last = digest
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.executemany("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, last))
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
@@ -104,7 +110,7 @@ def tutela_verify(path: Path) -> tuple[float, int]:
     engine = make_engine(f"sqlite:///{path}")
     started = time.perf_counter()
     with session_scope(engine, write=False) as session:
-        report = verify(session)
+        report = verify(session, keys=KEYS)
     elapsed = time.perf_counter() - started
     assert report.intact
     engine.dispose()
@@ -117,13 +123,14 @@ def bare_verify(path: Path) -> float:
     prev = GENESIS
     cursor = conn.execute(
         "SELECT seq, at, principal, action, subject_id, categories, purpose, outcome, reason, "
-        "policy_version, detail, prev_hash, hash FROM audit_events ORDER BY seq"
+        "policy_version, detail, prev_hash, hash, chain_key_id FROM audit_events ORDER BY seq"
     )
-    for seq, at, *fields, detail, prev_hash, stored in cursor:
+    for seq, at, *fields, detail, prev_hash, stored, key_id in cursor:
         payload = orjson.dumps(
             [seq, at, *fields, orjson.loads(detail)], option=orjson.OPT_SORT_KEYS
         )
-        if prev_hash != prev or hashlib.sha256(prev.encode() + payload).hexdigest() != stored:
+        link = hmac.digest(KEYS[key_id], prev.encode() + payload, "sha256").hex()
+        if prev_hash != prev or link != stored:
             raise SystemExit(f"bare verify: chain broken at {seq}")
         prev = stored
     elapsed = time.perf_counter() - started

@@ -28,6 +28,7 @@ def test_init_is_safe_to_run_twice(cli, tmp_path, monkeypatch):
         "keyring_created": False,
         "admin_key": None,
         "opengdpr_test_pair_created": False,
+        "trail_keyed": None,  # a fresh trail is keyed from its first event
     }
 
 

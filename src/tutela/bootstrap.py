@@ -9,7 +9,9 @@ from sqlalchemy import select
 from tutela.access.flows import add_principal
 from tutela.access.gate import Actor
 from tutela.access.models import Principal
+from tutela.audit.keying import key_legacy_trail
 from tutela.audit.service import ensure_head
+from tutela.audit.verify import VerifyReport
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import initialise_keyring
@@ -30,6 +32,8 @@ class InitReport:
     keyring_created: bool
     admin_key: str | None  # shown once, when the administrator is created
     opengdpr_test_pair_created: bool = False
+    # The check of a trail written before chains were keyed, when there was one to key.
+    legacy_trail: VerifyReport | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -37,6 +41,7 @@ class InitReport:
             "keyring_created": self.keyring_created,
             "admin_key": self.admin_key,
             "opengdpr_test_pair_created": self.opengdpr_test_pair_created,
+            "trail_keyed": self.legacy_trail.intact if self.legacy_trail else None,
         }
 
 
@@ -65,6 +70,7 @@ def initialise(ctx: Context) -> InitReport:
     with session_scope(ctx.engine) as session:
         keyring_created = initialise_keyring(session, keyset)
         ensure_head(session)
+        legacy = key_legacy_trail(session, ctx.policy, keyset, actor=Actor.console().name)
         admin_key = None
         if session.scalar(select(Principal.id).where(Principal.name == ADMIN)) is None:
             _, admin_key = add_principal(
@@ -77,4 +83,4 @@ def initialise(ctx: Context) -> InitReport:
                 active_until=None,
                 at=now(),
             )
-    return InitReport(key_file_created, keyring_created, admin_key, pair_created)
+    return InitReport(key_file_created, keyring_created, admin_key, pair_created, legacy)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +34,10 @@ from tutela.retention.cli import holds_app
 from tutela.retention.cli import stats as retention_stats
 from tutela.subjects.cli import app as subjects_app
 from tutela.subjects.cli import demo
+
+if TYPE_CHECKING:
+    from tutela.bootstrap import InitReport
+    from tutela.context import Context
 
 app = typer.Typer(
     name="tutela",
@@ -64,9 +68,25 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     with load_context(db) as ctx:
         report = initialise(ctx)
+    legacy = report.legacy_trail
     if json_output:
         print_json(report.as_dict())
-        return
+    else:
+        _print_init(ctx, report)
+    if legacy is not None and not legacy.intact:
+        err_console.print(
+            f"the audit trail written before keyed chains is broken at event {legacy.first_bad} "
+            f"({legacy.problem}): it was left as it is, unkeyed; treat it as an incident"
+        )
+        raise typer.Exit(1)
+
+
+def _print_init(ctx: Context, report: InitReport) -> None:
+    if report.legacy_trail is not None and report.legacy_trail.intact:
+        console.print(
+            f"audit trail keyed: {report.legacy_trail.checked} events written before keyed "
+            "chains checked and linked again under the master key's chain key"
+        )
     if report.key_file_created:
         console.print(f"created master key file {ctx.settings.key_file} (mode 0600; back it up)")
     if report.opengdpr_test_pair_created:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from tutela.audit.chain import chain_with
 from tutela.crypto.keyring import Keyring, open_keyring
-from tutela.crypto.master_key import KeySet, load_keyset
+from tutela.crypto.master_key import KeySet, MasterKey, load_keyset
 from tutela.crypto.signing import Signer
 from tutela.db import make_engine, session_scope
 from tutela.policy import Policy, load_policy
@@ -29,6 +30,7 @@ class Context:
     rules: RecordRules
     _keyring: Keyring | None = field(default=None, repr=False)
     _signer: Signer | None = field(default=None, repr=False)
+    _chain_master: MasterKey | None = field(default=None, repr=False)
 
     def keyset(self) -> KeySet:
         """The master keys, read again from the key file (or the variable) at each call."""
@@ -50,7 +52,17 @@ class Context:
             return self.keyring(session)
 
     def forget_keys(self) -> None:
-        self._keyring = None
+        self._keyring = self._chain_master = None
+
+    def chain_master(self) -> MasterKey:
+        """The master key whose chain key links what this process records in the trail: the
+        one it wraps new keys under once its keyring is open (it follows a rotation), the
+        key file's active key before."""
+        if self._keyring is not None:
+            return self._keyring.master
+        if self._chain_master is None:
+            self._chain_master = self.keyset().active
+        return self._chain_master
 
     def opengdpr_signer(self) -> Signer | None:
         """The OpenGDPR processor key and certificate, loaded on first use; None when the
@@ -69,4 +81,6 @@ def build_context(settings: Settings, *, database_url: str | None = None) -> Con
     """Validate the policy first: nothing starts with an invalid one."""
     policy = load_policy(settings.policy_file)
     url = database_url or settings.database_url
-    return Context(settings, make_engine(url), policy, RecordRules(policy))
+    ctx = Context(settings, make_engine(url), policy, RecordRules(policy))
+    chain_with(ctx.engine, ctx.chain_master)
+    return ctx

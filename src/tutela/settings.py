@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         description="Art. 19 webhooks by recipient or subprocessor id, as JSON: "
         '{"partners": {"url": "https://…", "secret": "…"}}.',
     )
+    checkpoint_dir: Path = Field(
+        Path("checkpoints"),
+        description="Where `tutela audit checkpoint` and the worker write signed checkpoints "
+        "of the audit trail's head: put it on a volume that database writers cannot reach.",
+    )
+    checkpoint_email: bool = Field(
+        True, description="Also e-mail each checkpoint the worker takes to the policy's DPO."
+    )
     rotation_batch: int = Field(
         5_000, ge=1, description="Data keys re-wrapped per transaction of a key rotation."
     )

@@ -1,4 +1,5 @@
-"""The scheduled worker: the outbox every minute, the retention sweep once a day.
+"""The scheduled worker: the outbox every minute, the retention sweep once a day, and after
+it a signed checkpoint of the audit trail.
 
 On PostgreSQL the sweep holds a session advisory lock; on SQLite a lock file beside the
 database. A worker that finds the sweep taken skips its turn: several workers may run for
@@ -20,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 
 from tutela.access.gate import Actor
+from tutela.audit import flows as audit_flows
 from tutela.clock import now
 from tutela.context import Context
 from tutela.db import session_scope
@@ -100,6 +102,16 @@ def sweep_once(ctx: Context, at: datetime | None = None) -> dict | None:
         if closed:
             logger.info("%d request(s) closed as unverified", len(closed))
         report["requests_closed_unverified"] = len(closed)
+        trail, taken, _ = audit_flows.checkpoint(
+            ctx=ctx, actor=WORKER, at=at, email=ctx.settings.checkpoint_email
+        )
+        if taken is None:
+            logger.error(
+                "audit trail broken at event %s: %s; no checkpoint taken",
+                trail.first_bad,
+                trail.problem,
+            )
+        report["checkpoint_seq"] = taken.seq if taken else None
         return report
 
 

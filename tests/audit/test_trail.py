@@ -189,7 +189,7 @@ def test_audit_show_filters_by_subject_principal_and_day(trail, cli):
 
 def test_verify_is_a_whole_chain_check(trail):
     with session_scope(trail.ctx.engine) as session:
-        report = verify(session)
+        report = verify(session, keys=trail.ctx.keyset().chain_keys())
     assert report.intact and report.checked == report.head_seq
 
 
@@ -208,10 +208,10 @@ def long_trail(env, monkeypatch):
     here = audit_verify._check_span
     env.checked_here = []
 
-    def slowly(connection, start, end):  # leaves the worker time to start and take spans
+    def slowly(connection, start, end, keys):  # leaves the worker time to start and take spans
         time.sleep(0.1)
         env.checked_here.append(start)
-        return here(connection, start, end)
+        return here(connection, start, end, keys)
 
     monkeypatch.setattr(audit_verify, "_check_span", slowly)
     return env
@@ -219,7 +219,7 @@ def long_trail(env, monkeypatch):
 
 def _verify(env):
     with session_scope(env.ctx.engine, write=False) as session:
-        return verify(session)
+        return verify(session, keys=env.ctx.keyset().chain_keys())
 
 
 def test_a_trail_checked_in_spans_and_processes_verifies(long_trail):

@@ -1,13 +1,17 @@
-"""`tutela audit`: verify the chain, show events."""
+"""`tutela audit`: verify the chain, take checkpoints of it, show events."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.table import Table
 
-from tutela.audit import service
+from tutela.access.gate import Actor
+from tutela.audit import flows, service
+from tutela.audit.checkpoint import read_checkpoint
 from tutela.audit.verify import verify as verify_chain
 from tutela.cli_support import (
     DbOption,
@@ -19,7 +23,7 @@ from tutela.cli_support import (
     print_json,
     progress_bar,
 )
-from tutela.clock import as_of_datetime
+from tutela.clock import as_of_datetime, now
 from tutela.db import session_scope
 from tutela.subjects import service as subjects
 
@@ -27,22 +31,75 @@ app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
 
 @app.command()
-def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """Recompute the whole hash chain; exit 1 naming the first event that does not fit."""
+def verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="A checkpoint file (or a folder of them: the newest) the trail must still extend.",
+        ),
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Recompute the whole keyed chain; exit 1 naming the first event that does not fit."""
+    seen = read_checkpoint(checkpoint) if checkpoint else None
     with (
         load_context(db) as ctx,
         session_scope(ctx.engine, write=False) as session,
         progress_bar("verifying", None, enabled=not json_output) as advance,
     ):
-        report = verify_chain(session, progress=advance)
+        report = verify_chain(
+            session, keys=ctx.keyset().chain_keys(), checkpoint=seen, progress=advance
+        )
     if json_output:
         print_json(report.as_dict())
     elif report.intact:
-        console.print(f"audit trail intact: {report.checked} events, head {report.head_hash[:16]}…")
+        against = f"; extends the checkpoint of {seen.taken_at} (event {seen.seq})" if seen else ""
+        console.print(
+            f"audit trail intact: {report.checked} events, head {report.head_hash[:16]}…{against}"
+        )
     else:
         err_console.print(f"audit trail broken at event {report.first_bad}: {report.problem}")
     if not report.intact:
         raise typer.Exit(1)
+
+
+@app.command()
+def checkpoint(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the checkpoint here (default: a new file in the checkpoint folder)."
+        ),
+    ] = None,
+    email: Annotated[
+        bool, typer.Option(help="Also e-mail it to the policy's DPO (through the outbox).")
+    ] = True,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Verify the trail, then sign its head and keep it outside the database (a file, a log
+    line, an e-mail to the DPO). Exit 1, with no checkpoint, when the trail is broken."""
+    with (
+        load_context(db) as ctx,
+        progress_bar("verifying", None, enabled=not json_output) as advance,
+    ):
+        report, taken, path = flows.checkpoint(
+            ctx=ctx, actor=Actor.console(), at=now(), out=out, email=email, progress=advance
+        )
+    if taken is None:
+        err_console.print(
+            f"no checkpoint: the audit trail is broken at event {report.first_bad}: "
+            f"{report.problem}"
+        )
+        raise typer.Exit(1)
+    if json_output:
+        print_json({"checkpoint": orjson.loads(taken.to_json()), "file": str(path)})
+        return
+    console.print(
+        f"checkpoint of event {taken.seq} (link {taken.hash[:16]}…) signed under master key "
+        f"{taken.key_id}, written to {path}"
+    )
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""The audit trail: a hash chain of events, and its head (the last link) for locking."""
+"""The audit trail: a keyed hash chain of events, and its head (the last link) for locking."""
 
 from datetime import datetime
 
@@ -35,6 +35,8 @@ class AuditEvent(Base):
     detail: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The master key whose chain key links this event (`audit.chain`).
+    chain_key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditHead(Base):

@@ -1,8 +1,8 @@
 """Writing, verifying and reading the audit trail.
 
-`record` is the one way to write it. Each event's hash covers its content and the previous
-event's hash, so altering, deleting, inserting or reordering any event breaks the chain from
-there on, and `audit.verify` names the first event where it breaks. The head row is locked while
+`record` is the one way to write it. Each event's link is keyed (`audit.chain`) and covers
+its content and the previous link, so altering, deleting, inserting or reordering any event
+breaks the chain from there on, and `audit.verify` names the first event where it breaks. The head row is locked while
 appending, so concurrent writers (threads, processes, hosts on PostgreSQL) queue up.
 
 An event names the subject by internal id only and never holds a personal value.
@@ -10,7 +10,6 @@ An event names the subject by internal id only and never holds a personal value.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from tutela import clock
+from tutela.audit.chain import GENESIS, chain_key, link
 from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.db import (
     bulk_insert,
@@ -37,7 +37,6 @@ __all__ = [
     "GENESIS",
     "HASHED",
     "Event",
-    "digest",
     "ensure_head",
     "events",
     "log",
@@ -47,7 +46,6 @@ __all__ = [
     "stamp",
 ]
 
-GENESIS = "0" * 64
 HEAD_ID = 1
 AS_OF_TOLERANCE = timedelta(minutes=1)
 
@@ -73,12 +71,6 @@ class Event:
 
 def stamp(moment: datetime) -> str:
     return utc_naive(moment).isoformat(sep=" ", timespec="microseconds")
-
-
-def digest(prev_hash: str, seq: int, row: tuple) -> str:
-    """Hash of one event: its sequence number, its fields in order, and the previous hash."""
-    payload = orjson.dumps([seq, *row], option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
 
 
 _HEAD_FOR_UPDATE = Prepared(
@@ -108,6 +100,7 @@ def _lock_head(session: Session) -> tuple[int, str]:
 def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_version: str) -> int:
     """Append events to the trail in the caller's transaction; returns the last sequence."""
     seq, last = _lock_head(session)
+    key = chain_key(session)
     moment = utc_naive(at)
     written = stamp(moment)
     # An event acted as of another day (`--as-of`) also says when it was really recorded.
@@ -132,9 +125,10 @@ def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_v
             policy_version,
             detail,
         )
-        link = digest(last, seq, (written, *fields))
-        rows.append((seq, stored_at, *fields[:-1], orjson.dumps(detail).decode(), last, link))
-        last = link
+        this = link(key.chain_key, last, seq, (written, *fields))
+        detail_text = orjson.dumps(detail).decode()
+        rows.append((seq, stored_at, *fields[:-1], detail_text, last, this, key.key_id))
+        last = this
     if rows:
         bulk_insert(session.connection(), events_t, _COLUMNS, rows)
         _MOVE_HEAD.rows(session.connection(), {"new_seq": seq, "new_hash": last})
@@ -171,7 +165,7 @@ def log_apart(session: Session, policy: Policy, at: datetime, *entries: Event) -
         record(apart, entries, at=at, policy_version=policy.version)
 
 
-# The columns in the order `digest` hashes them, after `seq` and the time.
+# The columns in the order `chain.link` covers them, after `seq` and the time.
 HASHED = (
     "principal",
     "action",
@@ -183,7 +177,7 @@ HASHED = (
     "policy_version",
     "detail",
 )
-_COLUMNS = ("seq", "at", *HASHED, "prev_hash", "hash")
+_COLUMNS = ("seq", "at", *HASHED, "prev_hash", "hash", "chain_key_id")
 
 
 def events(
