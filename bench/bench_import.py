@@ -32,7 +32,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tutela.bootstrap import initialise
 from tutela.clock import now
 from tutela.context import build_context
-from tutela.db import session_scope
 from tutela.settings import Settings
 from tutela.subjects.importer import import_file
 
@@ -103,14 +102,9 @@ def fresh_tutela(workdir: Path):
 def run_product(source: Path, workdir: Path) -> float:
     ctx = fresh_tutela(workdir)
     started = time.perf_counter()
-    with session_scope(ctx.engine) as session:
-        report = import_file(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            path=source,
-            at=now(),
-        )
+    report = import_file(
+        engine=ctx.engine, keyring=ctx.open_keyring(), rules=ctx.rules, path=source, at=now()
+    )
     elapsed = time.perf_counter() - started
     assert report.created == report.read and not report.invalid
     ctx.engine.dispose()

@@ -1,13 +1,18 @@
 """Audited, purpose-checked single-subject reads over HTTP: Tutela against a bare endpoint.
 
-Both serve the same SQLite database (100,000 subjects with three connection logs each, one
-copy each) with the same number of uvicorn processes, and wrk drives each with 16
+On each engine, both serve the same database (100,000 subjects with three connection logs
+each, one copy each) with the same number of uvicorn processes, and wrk drives each with 16
 connections reading random subjects. Tutela goes through authentication, the policy gate
 (purpose, role, consent, objections, active dates), decryption and the audit trail; the bare
-endpoint (bench/bare_read_app.py) checks the key, decrypts the same values and appends the
-same audit row, with raw sqlite3. Needs wrk (`apt-get install wrk`; `make bench` does it).
+endpoint checks the key, decrypts the same values and appends the same audit row, with the
+raw driver: sqlite3 (bench/bare_read_app.py) or psycopg (bench/bare_read_app_pg.py). Target:
+Tutela at 0.6 of the bare endpoint or more, on each engine. Needs wrk (`apt-get install
+wrk`; `make bench` does it).
 
-    python bench/bench_read_api.py [--subjects N] [--seconds S] [--workers W]
+PostgreSQL: databases of their own are created on the server of `--url` (default the local
+`postgres`, `TUTELA_BENCH_POSTGRES_URL`) and dropped at the end; `--engines sqlite` skips it.
+
+    python bench/bench_read_api.py [--subjects N] [--seconds S] [--workers W] [--engines sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 from bench_import import make_records
 from tutela.access.flows import add_principal
 from tutela.access.gate import Actor
@@ -38,6 +46,8 @@ from tutela.subjects.importer import import_file
 
 HERE = Path(__file__).parent
 PURPOSE = "connection"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DATABASE = "tutela_bench_read"
 
 
 def free_port() -> int:
@@ -46,20 +56,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(workdir: Path, subjects: int) -> tuple[Path, str, str]:
-    """A database of `subjects` people, an API key of the `application` role, the master key."""
-    db = workdir / "tutela.db"
-    settings = Settings(database_url=f"sqlite:///{db}", key_file=workdir / "tutela.key")
+def prepare(workdir: Path, url: str, subjects: int) -> tuple[str, str]:
+    """A database of `subjects` people at `url`, an API key of the `application` role, the
+    master key."""
+    settings = Settings(database_url=url, key_file=workdir / "tutela.key")
     ctx = build_context(settings)
     initialise(ctx)
     source = workdir / "subjects.jsonl"
     with source.open("w") as handle:
         for record in make_records(subjects):
             handle.write(json.dumps(record) + "\n")
+    import_file(
+        engine=ctx.engine, keyring=ctx.open_keyring(), rules=ctx.rules, path=source, at=now()
+    )
     with session_scope(ctx.engine) as session:
-        import_file(
-            session=session, keyring=ctx.keyring(session), rules=ctx.rules, path=source, at=now()
-        )
         _, key = add_principal(
             session=session,
             policy=ctx.policy,
@@ -71,7 +81,7 @@ def prepare(workdir: Path, subjects: int) -> tuple[Path, str, str]:
             at=now(),
         )
     ctx.engine.dispose()
-    return db, key, read_key_file(workdir / "tutela.key").active.to_text()
+    return key, read_key_file(workdir / "tutela.key").active.to_text()
 
 
 def serve(command: list[str], env: dict, port: int) -> subprocess.Popen:
@@ -115,71 +125,81 @@ def drive(port: int, seconds: int, subjects: int, key: str) -> tuple[float, floa
     return rate, p99, int(errors.group(1)) if errors else 0
 
 
+def measure(command: list[str], env: dict, port: int, args: argparse.Namespace, key: str):
+    process = serve(command, env, port)
+    try:
+        return drive(port, args.seconds, args.subjects, key)
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def run_engine(engine: str, args: argparse.Namespace, workdir: Path) -> dict[str, tuple]:
+    """Tutela's and the bare endpoint's figures on one engine, each on its own copy."""
+    if engine == "sqlite":
+        db = workdir / "tutela.db"
+        url = f"sqlite:///{db}"
+        key, master = prepare(workdir, url, args.subjects)
+        shutil.copy(db, workdir / "bare.db")
+        bare_app, bare_env = "bare_read_app:app", {"BENCH_DB": str(workdir / "bare.db")}
+        return _pair(url, bare_app, bare_env, key, master, args, workdir)
+    admin = create_engine(args.url, isolation_level="AUTOCOMMIT")
+    names = (f"{DATABASE}_tutela", f"{DATABASE}_bare")
+    try:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{names[0]}"'))
+        url = make_url(args.url).set(database=names[0]).render_as_string(hide_password=False)
+        key, master = prepare(workdir, url, args.subjects)
+        with admin.connect() as conn:  # the same store, for the bare endpoint to write to
+            conn.execute(text(f'CREATE DATABASE "{names[1]}" TEMPLATE "{names[0]}"'))
+        bare_url = make_url(args.url).set(database=names[1], drivername="postgresql")
+        bare_env = {"BENCH_DSN": bare_url.render_as_string(hide_password=False)}
+        return _pair(url, "bare_read_app_pg:app", bare_env, key, master, args, workdir)
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _pair(url, bare_app, bare_env, key, master, args, workdir) -> dict[str, tuple]:
+    port = free_port()
+    tutela = [sys.executable, "-m", "tutela.cli", "serve", "--port", str(port)]
+    tutela += ["--workers", str(args.workers)]
+    env = {"TUTELA_DATABASE_URL": url, "TUTELA_KEY_FILE": str(workdir / "tutela.key")}
+    results = {"tutela": measure(tutela, env, port, args, key)}
+    port = free_port()
+    bare = [sys.executable, "-m", "uvicorn", bare_app, "--port", str(port)]
+    bare += ["--workers", str(args.workers), "--no-access-log", "--app-dir", str(HERE)]
+    results["bare"] = measure(bare, {**bare_env, "BENCH_MASTER": master}, port, args, key)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--url", default=os.environ.get("TUTELA_BENCH_POSTGRES_URL", PG_URL))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    with tempfile.TemporaryDirectory(prefix="tutela-bench-") as tmp:
-        workdir = Path(tmp)
-        db, key, master = prepare(workdir, args.subjects)
-        bare_db = workdir / "bare.db"
-        shutil.copy(db, bare_db)
-        results = {}
-        port = free_port()
-        tutela = [
-            sys.executable,
-            "-m",
-            "tutela.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ]
-        env = {
-            "TUTELA_DATABASE_URL": f"sqlite:///{db}",
-            "TUTELA_KEY_FILE": str(workdir / "tutela.key"),
-        }
-        process = serve(tutela, env, port)
-        try:
-            results["tutela"] = drive(port, args.seconds, args.subjects, key)
-        finally:
-            process.terminate()
-            process.wait()
-        port = free_port()
-        bare = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bare_read_app:app",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--no-access-log",
-            "--app-dir",
-            str(HERE),
-        ]
-        process = serve(bare, {"BENCH_DB": str(bare_db), "BENCH_MASTER": master}, port)
-        try:
-            results["bare"] = drive(port, args.seconds, args.subjects, key)
-        finally:
-            process.terminate()
-            process.wait()
     print(
-        f"Audited single-subject reads over HTTP, SQLite, {args.subjects:,} subjects, "
+        f"Audited single-subject reads over HTTP, {args.subjects:,} subjects, "
         f"16 connections, {args.workers} server processes, {args.seconds} s each"
     )
-    print(f"{'':28}{'requests/s':>12}{'p99 ms':>10}{'errors':>8}")
-    for name, label in (("tutela", "tutela GET /subjects/{id}"), ("bare", "bare endpoint")):
-        rate, p99, errors = results[name]
-        print(f"{label:28}{rate:>12,.0f}{p99:>10.1f}{errors:>8}")
-    ratio = results["tutela"][0] / results["bare"][0]
-    print(f"ratio tutela/bare: {ratio:.2f}   (target: >= 1,500 requests/s, p99 < 50 ms; aim 0.5)")
+    print(f"{'':40}{'requests/s':>12}{'p99 ms':>10}{'errors':>8}")
+    for engine in args.engines.split(","):
+        with tempfile.TemporaryDirectory(prefix="tutela-bench-") as tmp:
+            results = run_engine(engine, args, Path(tmp))
+        for name, label in (("tutela", "tutela GET /subjects/{id}"), ("bare", "bare endpoint")):
+            rate, p99, errors = results[name]
+            print(f"{engine + ' ' + label:40}{rate:>12,.0f}{p99:>10.1f}{errors:>8}")
+        ratio = results["tutela"][0] / results["bare"][0]
+        print(f"{engine} ratio tutela/bare: {ratio:.2f}   (target: >= 0.6)")
 
 
 if __name__ == "__main__":

@@ -92,10 +92,9 @@ def build(workdir: Path, size: int):
             handle.write(json.dumps(record) + "\n")
         for record in heavy_people():
             handle.write(json.dumps(record) + "\n")
-    with session_scope(ctx.engine) as session:
-        import_file(
-            session=session, keyring=ctx.keyring(session), rules=ctx.rules, path=source, at=now()
-        )
+    import_file(
+        engine=ctx.engine, keyring=ctx.open_keyring(), rules=ctx.rules, path=source, at=now()
+    )
     source.unlink()
     return ctx
 

@@ -29,7 +29,6 @@ from tutela.access.gate import Actor
 from tutela.bootstrap import initialise
 from tutela.clock import now
 from tutela.context import build_context
-from tutela.db import session_scope
 from tutela.retention import flows
 from tutela.retention.schedule import latest_anchor
 from tutela.retention.service import steps
@@ -99,10 +98,9 @@ def build(workdir: Path, subjects: int) -> Path:
     with source.open("wb") as handle:
         for record in records(subjects):
             handle.write(orjson.dumps(record) + b"\n")
-    with session_scope(ctx.engine) as session:
-        import_file(
-            session=session, keyring=ctx.keyring(session), rules=ctx.rules, path=source, at=now()
-        )
+    import_file(
+        engine=ctx.engine, keyring=ctx.open_keyring(), rules=ctx.rules, path=source, at=now()
+    )
     ctx.engine.dispose()
     source.unlink()
     return db

@@ -90,9 +90,11 @@ def test_show_prints_what_the_purpose_may_see(env, cli, example, tmp_path):
 
     denied = cli("subjects", "show", "crm-42", "--purpose", "newsletter")
     assert denied.exit_code == 1
-    assert denied.stderr.strip() == (
-        "error: purpose 'newsletter' rests on consent and the subject has no active consent"
-    )
+    assert denied.stderr.splitlines() == [
+        "error: no subject 'crm-42' that you may read for 'newsletter'",
+        "why (in the trail): purpose 'newsletter' rests on consent and the subject has no "
+        "active consent",
+    ]
     missing = cli("subjects", "show", "crm-404", "--purpose", "support")
     assert missing.exit_code == 1 and "no subject" in missing.stderr
 
@@ -191,3 +193,51 @@ def test_as_of_today_is_now_and_the_trail_keeps_the_real_time(env, cli, example,
     assert event["at"].startswith("2099-01-01") and event["detail"]["recorded_at"][:10] == str(
         today()
     )
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("│┃").replace("┃", "│").split("│")]
+
+
+def test_each_payment_value_sits_under_its_own_field(env, cli, tmp_path):
+    client = {
+        "external_id": "c-pay",
+        "kind": "client",
+        "source": "registration_form",
+        "identification": {"first_name": "Léa", "last_name": "Martin", "email": "lea@example.org"},
+        "lifecycle": {"subscription_started_at": "2024-01-01"},
+        "payments": [
+            {"at": "2026-01-02T10:00:00Z", "method": "card", "card_last4": "4242"},
+            {
+                "at": "2026-02-02T10:00:00Z",
+                "method": "sepa_debit",
+                "iban": "FR7630006000011234567890189",
+            },
+        ],
+    }
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(client) + "\n")
+    assert cli("subjects", "import", str(path)).exit_code == 0
+    shown = cli("subjects", "show", "c-pay", "--purpose", "accounting_billing").stdout
+    lines = [line for line in shown.splitlines() if "│" in line or "┃" in line]
+    header = next(_cells(line) for line in lines if "card_last4" in line)
+    rows = [
+        dict(zip(header, _cells(line), strict=True))
+        for line in lines
+        if "sepa_debit" in line or "4242" in line
+    ]
+    by_method = {row["method"]: row for row in rows}
+    assert by_method["card"]["card_last4"] == "4242" and by_method["card"]["iban"] == "-"
+    assert by_method["sepa_debit"]["iban"] == "FR7630006000011234567890189"
+    assert by_method["sepa_debit"]["card_last4"] == "-"
+
+
+def test_piped_output_never_cuts_a_value(env, cli, example, tmp_path):
+    long_id = "crm-" + "x" * 120
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({**example, "external_id": long_id}) + "\n")
+    assert cli("subjects", "import", str(path)).exit_code == 0
+    assert long_id in cli("subjects", "list").stdout
+    assert "prospect_data" in cli("retention", "plan", "--as-of", "2040-01-01").stdout
+    shown = cli("subjects", "show", long_id, "--purpose", "market_research").stdout
+    assert "ana@example.org" in shown and "…" not in shown

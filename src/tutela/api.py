@@ -7,13 +7,20 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
+from swagger_ui_bundle import swagger_ui_path
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tutela import __version__
 from tutela.access.router import router as access_router
 from tutela.access.throttle import FailureThrottle
 from tutela.context import Context
+from tutela.db import describe_error
+from tutela.edges import Edges
 from tutela.errors import InvalidInput, TutelaError
 from tutela.requests.opengdpr import router as opengdpr_router
 from tutela.requests.router import router as requests_router
@@ -23,6 +30,11 @@ __all__ = ["create_app", "create_app_from_settings"]
 
 logger = logging.getLogger("tutela.api")
 THREADS = 4
+# The documentation page loads nothing from another host, and the browser holds it to that.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'"
+)
 
 DESCRIPTION = """\
 Tutela keeps the personal data of clients and prospects encrypted and discloses it only for a
@@ -41,14 +53,28 @@ def _error(request: Request, exc: TutelaError) -> JSONResponse:
     return JSONResponse(status_code=exc.http_status, content=body)
 
 
+def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """Each error names the field and the rule broken, never the value sent: it may be
+    personal, and rendering it has failed before (bytes, surrogates)."""
+    detail = [
+        {"loc": list(e.get("loc", ())), "msg": _message(e), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _message(error: dict) -> str:
+    """The rule broken. A JSON error also says where the parser stopped (its message names
+    a line and a column, or a field, never what was there)."""
+    message = error.get("msg", "invalid")
+    if error.get("type") == "json_invalid" and (ctx := error.get("ctx")):
+        return f"{message}: {ctx.get('error')}"
+    return message
+
+
 def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
-    # Never echo the statement: its parameters are ciphertext at best.
-    logger.error(
-        "database error: %s",
-        type(getattr(exc, "orig", exc)).__name__
-        + ": "
-        + str(getattr(exc, "orig", exc)).splitlines()[0],
-    )
+    # Never the statement nor the driver's message: they may quote what was sent.
+    logger.error("database error: %s", describe_error(exc))
     return JSONResponse(status_code=503, content={"detail": "database unavailable"})
 
 
@@ -61,16 +87,42 @@ async def _lifespan(app: FastAPI):
 
 
 def create_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="Tutela", version=__version__, description=DESCRIPTION, lifespan=_lifespan)
+    app = FastAPI(
+        title="Tutela",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        docs_url=None,  # served below from the installed Swagger UI: nothing from another host
+        redoc_url=None,
+    )
     app.state.ctx = ctx
     app.state.throttle = FailureThrottle()
     app.add_exception_handler(TutelaError, _error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
+    app.add_middleware(Edges, fastapi=app, max_body=ctx.settings.max_body_bytes)
+    if ctx.settings.trusted_proxies:  # outermost: the client address is known before the rest
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=ctx.settings.trusted_proxies)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """Liveness, with the version of the policy in force."""
         return {"status": "ok", "policy_version": ctx.policy.version}
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Tutela API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no call to the public validator
+        )
+        page.headers["Content-Security-Policy"] = DOCS_POLICY
+        return page
 
     app.include_router(subjects_router)
     app.include_router(access_router)

@@ -25,7 +25,8 @@ from tutela.cli_support import (
 )
 from tutela.consent.cli import app as consents_app
 from tutela.crypto.cli import app as keys_app
-from tutela.errors import TutelaError
+from tutela.db import describe_error
+from tutela.errors import TutelaError, Unreadable
 from tutela.outbox.cli import app as outbox_app
 from tutela.policy.cli import app as policy_app
 from tutela.requests.cli import app as requests_app
@@ -131,6 +132,8 @@ def serve(
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
             access_log=False,  # the audit trail records every access; no second log of ids
+            proxy_headers=False,  # the app believes forwarded headers from trusted proxies only
+            server_header=False,
         )
 
 
@@ -141,11 +144,10 @@ def version() -> None:
 
 
 def _database_message(exc: SQLAlchemyError) -> str:
-    """The driver's own first line, without the statement or its parameters."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else type(exc).__name__
-    hint = " (run `tutela init`?)" if "no such table" in text or "does not exist" in text else ""
-    return f"database error: {text.splitlines()[0]}{hint}"
+    """The error's type and code, never the statement or its parameters."""
+    text = describe_error(exc)
+    missing = "no such table" in text or "42P01" in text  # 42P01: undefined table
+    return f"database error: {text}{' (run `tutela init`?)' if missing else ''}"
 
 
 @app.command()
@@ -196,6 +198,8 @@ def main() -> None:
         sys.exit(getattr(exc, "exit_code", 2))
     except TutelaError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False)
+        if isinstance(exc, Unreadable):  # the operator may know why; an API caller may not
+            err_console.print(f"why (in the trail): {exc.reason}", markup=False, highlight=False)
         sys.exit(1)
     except SQLAlchemyError as exc:
         err_console.print(_database_message(exc), markup=False, highlight=False)

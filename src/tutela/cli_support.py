@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tutela import jsonout
 from tutela.access.gate import Actor
 from tutela.access.models import Principal
 from tutela.access.service import actor_of
@@ -23,6 +23,7 @@ from tutela.context import Context, build_context
 from tutela.db import session_scope
 from tutela.errors import NotFound
 from tutela.settings import get_settings
+from tutela.wire import day_problem
 
 __all__ = [
     "AsOfOption",
@@ -39,7 +40,9 @@ __all__ = [
     "progress_bar",
 ]
 
-console = Console()
+# Piped, output is as wide as its values: no table cell is cut or folded, no line wrapped.
+PIPED_WIDTH = 100_000
+console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
@@ -100,9 +103,12 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint=option) from None
+    if problem := day_problem(day):
+        raise typer.BadParameter(problem, param_hint=option)
+    return day
 
 
 def moment(as_of: str | None) -> datetime:
@@ -113,7 +119,7 @@ def moment(as_of: str | None) -> datetime:
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    typer.echo(jsonout.text(data, indent=True))
 
 
 @contextmanager

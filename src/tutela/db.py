@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from tutela.clock import utc_naive  # stored datetimes: naive UTC on every engine
+from tutela.errors import InvalidInput
 
 __all__ = [
     "Base",
@@ -209,6 +210,31 @@ def holds_writer_lock(engine: Engine) -> bool:
 
 # One factory for every engine: each sessionmaker is a new class, costly to set up.
 _Session = sessionmaker(expire_on_commit=False)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A database error as it may be logged or shown: its type and code; the driver's words
+    only when it could not reach or open the database (they then hold no value sent)."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    text = f"{type(orig).__name__}{f' ({code})' if code else ''}"
+    words = str(orig).splitlines()[0] if str(orig) else ""
+    if type(orig).__name__ in ("OperationalError", "InterfaceError") or "no such table" in words:
+        text += f": {words}"
+    return text
+
+
+@event.listens_for(_Session, "before_flush")
+def _refuse_overlong(session: Session, _context: object, _instances: object) -> None:
+    """A text longer than its column is refused by name on every engine alike (SQLite would
+    store it, PostgreSQL would fail): a column's length is the longest input it takes."""
+    for instance in (*session.new, *session.dirty):
+        table = getattr(instance, "__table__", None)
+        for column in table.columns if table is not None else ():
+            length = getattr(column.type, "length", None)
+            value = getattr(instance, column.key, None)
+            if length and isinstance(value, str) and len(value) > length:
+                raise InvalidInput(f"at most {length} characters", location=column.key)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -1,5 +1,5 @@
-"""What every endpoint shares: the context, the caller's credentials, and `call`, which opens
-the request's one transaction and authenticates the caller.
+"""What every endpoint shares: the context, the caller (`Caller`, authenticated by `edges`
+before the body is read), and `call`, which opens the request's one transaction.
 
 Endpoints are plain functions that run in one worker thread each and enter `call` there:
 FastAPI runs every synchronous dependency in a thread of its own, and those hops cost more
@@ -16,25 +16,62 @@ from typing import Annotated, TypeVar
 import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
-from tutela.access.service import authenticate
-from tutela.access.throttle import FailureThrottle
 from tutela.audit.service import Event, record_apart
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import Keyring
 from tutela.db import WouldWait, never_waiting, session_scope
+from tutela.edges import ACTOR
 from tutela.errors import Denied
 
-__all__ = ["Call", "Credentials", "call", "on_loop_if_embedded"]
+__all__ = ["BEARER", "KEYED", "Call", "Caller", "Problem", "answers", "call", "on_loop_if_embedded"]
 
 T = TypeVar("T")
 
-_bearer = HTTPBearer(auto_error=False, description="An API key (`tutela principals add`).")
 
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+class Problem(BaseModel):
+    """Every refusal but a validation error: the reason, never a personal value."""
+
+    detail: str
+
+
+_MEANINGS = {
+    401: "No valid API key (checked before the body is read).",
+    403: "Refused, with the reason: it holds whoever the person is (roles, purpose, dates).",
+    404: "Unknown, or refused for what is true of the person (told alike).",
+    409: "In conflict with the current state (exists, ended, already done).",
+    413: "The body is over the size limit; none of it was parsed.",
+    422: "Not valid: the field and the rule broken, never the value.",
+    429: "Too many failed keys from this address; see Retry-After.",
+    503: "Not available: the database, or the OpenGDPR signing key, is missing.",
+}
+KEYED = (401, 403, 413, 429)  # what any endpoint that takes a key may answer
+
+
+def answers(*codes: int) -> dict[int | str, dict]:
+    """The refusals a route may give, for its OpenAPI document."""
+    return {code: {"model": Problem, "description": _MEANINGS[code]} for code in codes}
+
+
+BEARER = HTTPBearer(auto_error=False, description="An API key (`tutela principals add`).")
+
+
+async def _caller(
+    request: Request, _key: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Actor:
+    """The caller `edges` authenticated, on every route that declares it (the key's
+    declaration also documents the route's security in the OpenAPI document)."""
+    actor = request.scope.get("state", {}).get(ACTOR)
+    if actor is None:  # only if the app runs without its edges
+        raise HTTPException(status_code=401, detail="a valid API key is required")
+    return actor
+
+
+Caller = Annotated[Actor, Depends(_caller)]
 
 
 @dataclass
@@ -61,38 +98,20 @@ class Call:
 
 
 @contextmanager
-def call(request: Request, credentials: Credentials, *, write: bool = False) -> Iterator[Call]:
-    """The request's transaction (read-only unless `write`) with its authenticated caller.
+def call(request: Request, caller: Actor, *, write: bool = False) -> Iterator[Call]:
+    """The request's transaction (read-only unless `write`) with its caller.
 
-    Repeated failures from one client get 429; a principal outside its active dates gets 403
-    with the reason, and the attempt is audited.
+    A principal outside its active dates gets 403 with the reason, and the attempt is audited.
     """
     ctx: Context = request.app.state.ctx
-    throttle: FailureThrottle = request.app.state.throttle
-    client = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(client)
-    if wait:
-        raise HTTPException(
-            status_code=429,
-            detail="too many failed authentications; try again later",
-            headers={"Retry-After": str(wait)},
-        )
+    at = now()
+    inactive = caller.inactive_reason(at)
+    if inactive:
+        event = Event(caller.name, "authenticate", "denied", reason=inactive)
+        record_apart(ctx.engine, [event], at=at, policy_version=ctx.policy.version)
+        raise Denied(inactive)
     with session_scope(ctx.engine, write=write) as session:
-        actor = credentials and authenticate(session=session, key=credentials.credentials)
-        if not actor:
-            throttle.failed(client)
-            raise HTTPException(
-                status_code=401,
-                detail="a valid API key is required (Authorization: Bearer KEY)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        at = now()
-        inactive = actor.inactive_reason(at)
-        if inactive:
-            event = Event(actor.name, "authenticate", "denied", reason=inactive)
-            record_apart(ctx.engine, [event], at=at, policy_version=ctx.policy.version)
-            raise Denied(inactive)
-        yield Call(ctx, session, actor)
+        yield Call(ctx, session, caller)
 
 
 async def on_loop_if_embedded(request: Request, work: Callable[[], T]) -> T:

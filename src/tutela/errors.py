@@ -3,7 +3,7 @@
 Messages never contain personal values: they name lines, fields and keys, not what was in them.
 """
 
-__all__ = ["Conflict", "Denied", "InvalidInput", "NotFound", "TutelaError"]
+__all__ = ["Conflict", "Denied", "InvalidInput", "NotFound", "TutelaError", "Unreadable"]
 
 
 class TutelaError(Exception):
@@ -25,6 +25,15 @@ class InvalidInput(TutelaError):
 
 class NotFound(TutelaError):
     http_status = 404
+
+
+class Unreadable(NotFound):
+    """A read refused for what is true of the person, answered as an unknown id is: nobody
+    learns from a refusal who is in the store. `reason` is for the trail and the console."""
+
+    def __init__(self, external_id: str, purpose: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"no subject '{external_id}' that you may read for '{purpose}'")
 
 
 class Conflict(TutelaError):

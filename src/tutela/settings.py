@@ -38,6 +38,14 @@ class Settings(BaseSettings):
         description="Master key (base64, 32 bytes) given by the environment instead of a file.",
     )
     host: str = Field("127.0.0.1", description="Address `tutela serve` listens on.")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body the API reads (413 beyond)."
+    )
+    trusted_proxies: list[str] = Field(
+        [],
+        description="Addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto the API believes; none by default.",
+    )
     port: int = Field(8000, description="Port `tutela serve` listens on.")
     smtp_host: str = Field("127.0.0.1", description="SMTP server the outbox delivers through.")
     smtp_port: int = Field(25, description="Its port.")
@@ -88,7 +96,16 @@ class Settings(BaseSettings):
         5_000, ge=1, description="Data keys re-wrapped per transaction of a key rotation."
     )
     retention_batch: int = Field(
-        10_000, ge=1, description="Subjects per transaction of a retention run."
+        2_000,
+        ge=1,
+        description="Subjects per transaction of a retention run: other writers, audited "
+        "reads among them, pass between two.",
+    )
+    import_batch: int = Field(
+        1_000,
+        ge=1,
+        description="Records per transaction of an import: other writers, audited reads "
+        "among them, pass between two.",
     )
     import_workers: int | None = Field(
         None,

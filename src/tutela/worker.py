@@ -2,9 +2,11 @@
 it a signed checkpoint of the audit trail.
 
 On PostgreSQL the sweep holds a session advisory lock; on SQLite a lock file beside the
-database. A worker that finds the sweep taken skips its turn: several workers may run for
-availability without ever sweeping twice at once. The outbox needs no such lock: a worker
-claims messages before sending them, and another skips what is claimed (`outbox.deliver`).
+database. A worker that finds the sweep taken skips its turn, and a sweep done ends with an
+audit event naming its day, which a worker that comes later the same day finds and skips:
+several workers may run for availability, and the day is still swept once (one run, one
+checkpoint e-mailed to the DPO). The outbox needs no such lock: a worker claims messages
+before sending them, and another skips what is claimed (`outbox.deliver`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from tutela.access.gate import Actor
 from tutela.audit import flows as audit_flows
+from tutela.audit import service as audit
+from tutela.audit.models import AuditEvent
 from tutela.clock import now
 from tutela.context import Context
 from tutela.db import session_scope
@@ -29,12 +33,13 @@ from tutela.outbox.service import deliver_due
 from tutela.requests import intake
 from tutela.retention import flows
 
-__all__ = ["deliver_once", "sweep_lock", "sweep_once", "work"]
+__all__ = ["deliver_once", "sweep_lock", "sweep_once", "swept", "work"]
 
 logger = logging.getLogger("tutela.worker")
 WORKER = Actor("worker", None)  # the scheduled jobs act as the operator
 OUTBOX_SECONDS = 60.0
 ADVISORY_KEY = 0x7475_7465_6C61  # "tutela"
+SWEPT = "sweep"  # the audit event that ends a day's sweep
 
 
 @contextmanager
@@ -68,14 +73,33 @@ def sweep_lock(engine: Engine) -> Iterator[bool]:
         os.close(fd)
 
 
+def swept(engine: Engine, day: date) -> bool:
+    """Whether the sweep as of `day` is done (its closing event is in the trail)."""
+    with session_scope(engine, write=False) as session:
+        found = session.scalar(
+            select(AuditEvent.seq)
+            .where(
+                AuditEvent.principal == WORKER.name,
+                AuditEvent.action == SWEPT,
+                AuditEvent.detail["as_of"].as_string() == day.isoformat(),
+            )
+            .limit(1)
+        )
+    return found is not None
+
+
 def sweep_once(ctx: Context, at: datetime | None = None) -> dict | None:
     """One daily sweep (retention as of the day, then the requests whose requester never
-    proved their identity), or None when another process is sweeping."""
+    proved their identity, then a checkpoint of the trail), or None when another process is
+    sweeping; `{"skipped": ...}` when the day's sweep is done already."""
     with sweep_lock(ctx.engine) as got:
         if not got:
             logger.info("another worker is sweeping; skipped")
             return None
         at = at or now()
+        if swept(ctx.engine, at.date()):
+            logger.info("the sweep as of %s is done; skipped", at.date())
+            return {"skipped": f"the sweep as of {at.date().isoformat()} is done"}
         report = flows.run(
             engine=ctx.engine,
             policy=ctx.policy,
@@ -112,6 +136,23 @@ def sweep_once(ctx: Context, at: datetime | None = None) -> dict | None:
                 trail.problem,
             )
         report["checkpoint_seq"] = taken.seq if taken else None
+        with session_scope(ctx.engine) as session:  # the day is done: no worker sweeps it again
+            audit.log(
+                session,
+                ctx.policy,
+                at,
+                audit.Event(
+                    WORKER.name,
+                    SWEPT,
+                    "done",
+                    detail={
+                        "as_of": report["as_of"],
+                        "subjects_removed": report["subjects_removed"],
+                        "requests_closed_unverified": len(closed),
+                        "checkpoint_seq": report["checkpoint_seq"],
+                    },
+                ),
+            )
         return report
 
 

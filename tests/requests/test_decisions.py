@@ -341,3 +341,33 @@ def test_from_a_recorded_death_marketing_is_refused_whatever_the_directive(ana, 
         refused = cli("subjects", "show", "crm-42", "--as", "mia", "--purpose", purpose)
         assert refused.exit_code == 1 and "died on 2026-11-01" in refused.stderr, purpose
     assert cli("subjects", "show", "crm-42", "--purpose", "rights_requests").exit_code == 0
+
+
+def test_every_decryption_a_request_makes_is_audited_as_a_read(ana, cli, tmp_path):
+    """The copy e-mailed, the copy exported and the values a rectification compares are each
+    read through the one audited read: a `read` event for the rights purpose, naming the
+    request and the categories decrypted."""
+
+    def reads(request_id):
+        trail = json.loads(cli("audit", "show", "--json", "--limit", "1000").stdout)
+        return [
+            e
+            for e in trail
+            if e["action"] == "read" and (e.get("detail") or {}).get("request") == request_id
+        ]
+
+    access = verified_by_code(cli, ana, "access")
+    assert process(cli, access)["reply"] == "email"  # the copy attached: decrypted once
+    (emailed,) = reads(access)
+    assert emailed["outcome"] == "allowed" and emailed["external_id"] == "crm-42"
+    assert emailed["purpose"] == "rights_requests" and "identification" in emailed["categories"]
+    out = tmp_path / "copy.json"
+    assert cli("requests", "export", access, "--format", "json", "--out", str(out)).exit_code == 0
+    assert len(reads(access)) == 2
+
+    rectification = open_verified(
+        cli, "rectification", "crm-42", "--change", "identification.last_name=Martin"
+    )
+    process(cli, rectification)
+    (compared,) = reads(rectification)
+    assert compared["categories"] == ["identification"]

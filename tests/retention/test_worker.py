@@ -13,7 +13,7 @@ def test_one_sweep_at_a_time(env):
 
 
 def test_worker_once_runs_the_sweep_and_audits_it(env, cli, example, tmp_path):
-    example["lifecycle"]["last_contact_at"] = "2015-01-01"
+    example["lifecycle"].update(first_contact_at="2014-06-01", last_contact_at="2015-01-01")
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps(example) + "\n")
     assert cli("subjects", "import", str(path)).exit_code == 0

@@ -24,6 +24,7 @@ from tutela.cli_support import (
 from tutela.clock import as_of_datetime
 from tutela.db import session_scope
 from tutela.subjects import service as subjects
+from tutela.subjects.listing import external_ids
 
 principals_app = typer.Typer(
     help="Staff, applications and external recipients.", no_args_is_help=True
@@ -107,7 +108,8 @@ def list_(db: DbOption = None, json_output: JsonOption = False) -> None:
 def deactivate(
     name: str, as_of: AsOfOption = None, db: DbOption = None, json_output: JsonOption = False
 ) -> None:
-    """End a principal's access now and revoke its keys (a departure)."""
+    """End a principal's access now and revoke its keys (a departure). Refused for the last
+    active holder of an administrator role of the policy."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
         revoked = flows.deactivate_principal(
             session=session,
@@ -120,6 +122,58 @@ def deactivate(
         print_json({"name": name, "keys_revoked": revoked})
     else:
         console.print(f"{name} deactivated; {revoked} key(s) revoked")
+
+
+@principals_app.command("reissue-key")
+def reissue_key(
+    name: str, as_of: AsOfOption = None, db: DbOption = None, json_output: JsonOption = False
+) -> None:
+    """Revoke the principal's keys and print a new one, once (a key lost or leaked)."""
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        revoked, key = flows.reissue_key(
+            session=session,
+            policy=ctx.policy,
+            actor=acting_as(session, None),
+            name=name,
+            at=moment(as_of),
+        )
+    if json_output:
+        print_json({"name": name, "keys_revoked": revoked, "api_key": key})
+        return
+    console.print(f"{name}: {revoked} key(s) revoked; new API key, shown once:")
+    console.print(key, markup=False, highlight=False)
+
+
+@principals_app.command("roles")
+def roles(
+    name: str,
+    add: Annotated[
+        list[str] | None, typer.Option("--add", help="A role of the policy to give (repeatable).")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="A role to take away (repeatable).")
+    ] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Give or take roles; takes effect at the principal's next request, with the same key."""
+    if not add and not remove:
+        raise typer.BadParameter("give --add ROLE or --remove ROLE", param_hint="--add/--remove")
+    with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        before, after = flows.change_roles(
+            session=session,
+            policy=ctx.policy,
+            actor=acting_as(session, None),
+            name=name,
+            add=add or [],
+            remove=remove or [],
+            at=moment(as_of),
+        )
+    if json_output:
+        print_json({"name": name, "roles_before": before, "roles": after})
+    else:
+        console.print(f"{name}: roles {', '.join(before)} -> {', '.join(after)}")
 
 
 @access_app.command("report")
@@ -271,6 +325,8 @@ def record(
 def list_disclosures(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Disclosures to authorities, for the DPO."""
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        disclosures = oversight.list_disclosures(session=session)
+        named = external_ids(session, (d.subject_id for d in disclosures))
         rows = [
             {
                 "id": d.id,
@@ -278,11 +334,11 @@ def list_disclosures(db: DbOption = None, json_output: JsonOption = False) -> No
                 "authority": d.authority,
                 "legal_basis": d.legal_basis,
                 "reference": d.reference,
-                "subject_id": d.subject_id,
+                "external_id": named.get(d.subject_id),
                 "categories": d.categories,
                 "recorded_by": d.recorded_by,
             }
-            for d in oversight.list_disclosures(session=session)
+            for d in disclosures
         ]
     if json_output:
         print_json(rows)

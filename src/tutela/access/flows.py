@@ -15,7 +15,29 @@ from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
 from tutela.policy.schema import Policy
 
-__all__ = ["add_principal", "deactivate_principal", "disclose", "report_access", "resolve"]
+__all__ = [
+    "add_principal",
+    "change_roles",
+    "deactivate_principal",
+    "disclose",
+    "reissue_key",
+    "report_access",
+    "resolve",
+]
+
+
+def _principal_changed(
+    session: Session,
+    policy: Policy,
+    actor: Actor,
+    action: str,
+    at: datetime,
+    name: str,
+    **detail: object,
+) -> None:
+    """The audit event of a change to a principal, in the change's transaction."""
+    event = Event(actor.name, action, "done", detail={"principal": name, **detail})
+    audit.log(session, policy, at, event)
 
 
 def add_principal(
@@ -40,34 +62,48 @@ def add_principal(
         active_until=active_until,
     )
     key = service.issue_key(session=session, principal=principal, at=at)
-    audit.log(
-        session,
-        policy,
-        at,
-        Event(
-            actor.name, "add_principal", "done", detail={"principal": name, "roles": sorted(roles)}
-        ),
-    )
+    _principal_changed(session, policy, actor, "add_principal", at, name, roles=sorted(roles))
     return principal, key
 
 
 def deactivate_principal(
     *, session: Session, policy: Policy, actor: Actor, name: str, at: datetime
 ) -> int:
-    principal = service.get_principal(session=session, name=name)
-    revoked = service.deactivate(session=session, principal=principal, at=at)
-    audit.log(
-        session,
-        policy,
-        at,
-        Event(
-            actor.name,
-            "deactivate_principal",
-            "done",
-            detail={"principal": name, "keys_revoked": revoked},
-        ),
+    principal = service.get_principal(session=session, name=name, lock=True)
+    revoked = service.deactivate(session=session, policy=policy, principal=principal, at=at)
+    _principal_changed(
+        session, policy, actor, "deactivate_principal", at, name, keys_revoked=revoked
     )
     return revoked
+
+
+def reissue_key(
+    *, session: Session, policy: Policy, actor: Actor, name: str, at: datetime
+) -> tuple[int, str]:
+    """The principal's keys revoked and a new one issued: (keys revoked, new key)."""
+    principal = service.get_principal(session=session, name=name)
+    revoked, key = service.reissue_key(session=session, principal=principal, at=at)
+    _principal_changed(session, policy, actor, "reissue_key", at, name, keys_revoked=revoked)
+    return revoked, key
+
+
+def change_roles(
+    *,
+    session: Session,
+    policy: Policy,
+    actor: Actor,
+    name: str,
+    add: Sequence[str],
+    remove: Sequence[str],
+    at: datetime,
+) -> tuple[list[str], list[str]]:
+    """The principal's roles changed: (before, after), both in the audit event."""
+    principal = service.get_principal(session=session, name=name, lock=True)
+    before, after = service.change_roles(
+        session=session, policy=policy, principal=principal, add=add, remove=remove, at=at
+    )
+    _principal_changed(session, policy, actor, "change_roles", at, name, before=before, after=after)
+    return before, after
 
 
 def disclose(

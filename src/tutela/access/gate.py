@@ -151,6 +151,32 @@ def authorize(
     return Decision(purpose, tuple(allowed), withheld, _refusal(allowed, withheld), archive)
 
 
+def refusal_for_anyone(
+    *,
+    policy: Policy,
+    actor: Actor,
+    purpose: str | None,
+    categories: Sequence[str] | None = None,
+    at: datetime,
+) -> str | None:
+    """Why `actor` may read no one at all for `purpose` (its dates, an unknown purpose, roles
+    granted none of the categories asked); None when some person could be read.
+
+    Such a refusal says nothing of any person, so it may be told as it is; one that depends
+    on the person is answered as an unknown id is (`errors.Unreadable`)."""
+    inactive = actor.inactive_reason(at)
+    if inactive:
+        return inactive
+    spec = policy.purpose(purpose) if purpose else None
+    if spec is None:
+        return f"unknown purpose '{purpose}'"
+    granted = policy.granted(actor.roles, purpose)
+    if granted is not None and not granted & set(categories or spec.categories):
+        asked = ", ".join(sorted(categories)) if categories else "any category"
+        return f"no role of '{actor.name}' may read {asked} for '{purpose}'"
+    return None
+
+
 def _refused_purpose(
     policy: Policy, facts: SubjectFacts, purpose: str, scopes: Sequence[str], at: datetime
 ) -> str | None:

@@ -17,6 +17,7 @@ from tutela.crypto.keyring import Keyring
 from tutela.db import utc_naive
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.schema import Policy
+from tutela.subjects.listing import external_ids
 
 __all__ = [
     "file_report",
@@ -117,12 +118,14 @@ def list_reports(
     query = select(AccessReport).order_by(AccessReport.at)
     if status:
         query = query.where(AccessReport.status == status)
+    reports = session.scalars(query).all()
+    named = external_ids(session, (r.subject_id for r in reports))
     return [
         {
             "id": r.id,
             "at": r.at,
             "reporter": r.reporter,
-            "subject_id": r.subject_id,
+            "external_id": named.get(r.subject_id),
             "categories": r.categories,
             "description": keyring.open_note(r.description, label=f"access-report:{r.id}"),
             "status": r.status,
@@ -131,7 +134,7 @@ def list_reports(
             if r.resolution
             else None,
         }
-        for r in session.scalars(query)
+        for r in reports
     ]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tutela.jsonout import Instant
 
 __all__ = ["AccessReportIn", "AccessReportOut", "Filed"]
 
@@ -16,7 +18,7 @@ class AccessReportIn(BaseModel):
         min_length=1, max_length=5000, description="What you can reach and believe you should not."
     )
     subject_external_id: str | None = Field(None, max_length=128)
-    categories: list[str] = []
+    categories: list[Annotated[str, Field(max_length=64)]] = Field([], max_length=50)
 
 
 class Filed(BaseModel):
@@ -26,11 +28,11 @@ class Filed(BaseModel):
 
 class AccessReportOut(BaseModel):
     id: int
-    at: datetime
+    at: Instant
     reporter: str
-    subject_id: str | None
+    external_id: str | None = Field(description="The person concerned, if still held.")
     categories: list[str]
     description: str
     status: str
-    resolved_at: datetime | None
+    resolved_at: Instant | None
     resolution: str | None

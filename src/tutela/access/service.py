@@ -21,12 +21,15 @@ __all__ = [
     "active_key_count",
     "actor_of",
     "authenticate",
+    "change_roles",
     "create_principal",
     "deactivate",
     "get_principal",
     "hash_key",
     "issue_key",
+    "keep_an_administrator",
     "list_principals",
+    "reissue_key",
 ]
 
 KEY_PREFIX = "tutela_"
@@ -46,10 +49,7 @@ def create_principal(
     active_from: datetime | None = None,
     active_until: datetime | None = None,
 ) -> Principal:
-    for role in roles:
-        if policy.recipient(role) is None:
-            known = ", ".join(r.id for r in policy.recipients)
-            raise InvalidInput(f"unknown role '{role}'; expected one of: {known}", location="role")
+    _check_roles(policy, roles, "role")
     if session.scalar(select(Principal.id).where(Principal.name == name)) is not None:
         raise Conflict(f"a principal named '{name}' already exists")
     principal = Principal(
@@ -62,6 +62,15 @@ def create_principal(
     session.add(principal)
     session.flush()
     return principal
+
+
+def _check_roles(policy: Policy, roles: Sequence[str], location: str) -> None:
+    for role in roles:
+        if policy.recipient(role) is None:
+            known = ", ".join(r.id for r in policy.recipients)
+            raise InvalidInput(
+                f"unknown role '{role}'; expected one of: {known}", location=location
+            )
 
 
 def issue_key(*, session: Session, principal: Principal, at: datetime) -> str:
@@ -99,7 +108,12 @@ def actor_of(principal: Principal) -> Actor:
     )
 
 
-def get_principal(*, session: Session, name: str) -> Principal:
+def get_principal(*, session: Session, name: str, lock: bool = False) -> Principal:
+    """The principal named `name`. With `lock`, every principal row is locked first, in one
+    order, for a change that counts administrators: two such changes at once (on PostgreSQL)
+    then cannot each count on the other's administrator; SQLite writers queue up anyway."""
+    if lock:
+        session.execute(select(Principal.id).order_by(Principal.id).with_for_update())
     principal = session.scalar(select(Principal).where(Principal.name == name))
     if principal is None:
         raise NotFound(f"no principal named '{name}'")
@@ -121,14 +135,94 @@ def active_key_count(*, session: Session, principal: Principal) -> int:
     )
 
 
-def deactivate(*, session: Session, principal: Principal, at: datetime) -> int:
-    """End the principal's activity now and revoke its keys; the number of keys revoked."""
-    moment = utc_naive(at)
-    if principal.active_until is None or principal.active_until > moment:
-        principal.active_until = moment
+def _revoke_keys(session: Session, principal: Principal, moment: datetime) -> int:
     result = session.execute(
         update(ApiKey)
         .where(ApiKey.principal_id == principal.id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=moment)
     )
     return result.rowcount
+
+
+def keep_an_administrator(
+    *,
+    session: Session,
+    policy: Policy,
+    principal: Principal,
+    roles_after: Sequence[str],
+    at: datetime,
+) -> None:
+    """Conflict when the change would leave an administrator role of the policy with no
+    active holder: nobody could then administer the store through the API. The caller holds
+    the principals locked (`get_principal(lock=True)`)."""
+    losing = (set(policy.administrator_roles) & set(principal.roles)) - set(roles_after)
+    if not losing or actor_of(principal).inactive_reason(at):
+        return  # it gives up no administrator role it holds now
+    others = [
+        p
+        for p in session.scalars(select(Principal).where(Principal.id != principal.id))
+        if not actor_of(p).inactive_reason(at)
+    ]
+    for role in sorted(losing):
+        if not any(role in p.roles for p in others):
+            raise Conflict(
+                f"'{principal.name}' is the last active principal holding the administrator "
+                f"role '{role}': give that role to another principal first"
+            )
+
+
+def deactivate(*, session: Session, policy: Policy, principal: Principal, at: datetime) -> int:
+    """End the principal's activity now and revoke its keys; the number of keys revoked.
+    Refused for the last active holder of an administrator role."""
+    keep_an_administrator(
+        session=session, policy=policy, principal=principal, roles_after=(), at=at
+    )
+    moment = utc_naive(at)
+    if principal.active_until is None or principal.active_until > moment:
+        principal.active_until = moment
+    return _revoke_keys(session, principal, moment)
+
+
+def reissue_key(*, session: Session, principal: Principal, at: datetime) -> tuple[int, str]:
+    """Revoke the principal's keys and issue a new one (a key lost or leaked): the number of
+    keys revoked and the new key, in clear this one time only. A departed principal gets none."""
+    moment = utc_naive(at)
+    if principal.active_until is not None and principal.active_until <= moment:
+        raise Conflict(f"{actor_of(principal).inactive_reason(at)}: it gets no new key")
+    revoked = _revoke_keys(session, principal, moment)
+    return revoked, issue_key(session=session, principal=principal, at=at)
+
+
+def change_roles(
+    *,
+    session: Session,
+    policy: Policy,
+    principal: Principal,
+    add: Sequence[str],
+    remove: Sequence[str],
+    at: datetime,
+) -> tuple[list[str], list[str]]:
+    """Give and take roles of the policy; the roles before and after."""
+    if not add and not remove:
+        raise InvalidInput("name a role to add or to remove", location="roles")
+    _check_roles(policy, add, "add")
+    _check_roles(policy, remove, "remove")
+    if both := sorted(set(add) & set(remove)):
+        raise InvalidInput(f"role '{both[0]}' is both added and removed", location="roles")
+    before = list(principal.roles)
+    if missing := [r for r in remove if r not in before]:
+        raise InvalidInput(
+            f"principal '{principal.name}' does not hold role '{missing[0]}'", location="remove"
+        )
+    after = [r for r in before if r not in remove]
+    after += [r for r in dict.fromkeys(add) if r not in after]
+    if not after:
+        raise InvalidInput(
+            "a principal keeps at least one role; deactivate it instead", location="remove"
+        )
+    keep_an_administrator(
+        session=session, policy=policy, principal=principal, roles_after=after, at=at
+    )
+    principal.roles = after
+    session.flush()
+    return before, after

@@ -26,6 +26,7 @@ from tutela.cli_support import (
 from tutela.clock import as_of_datetime, now
 from tutela.db import session_scope
 from tutela.subjects import service as subjects
+from tutela.subjects.listing import external_ids
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
@@ -117,12 +118,23 @@ def show(
     day = parse_day(since, "--since")
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         subject_id = subjects.get(session=session, external_id=subject).id if subject else None
+        found = service.events(
+            session,
+            subject_id=subject_id,
+            principal=principal,
+            since=as_of_datetime(day).replace(hour=0, minute=0, second=0, microsecond=0)
+            if day
+            else None,
+            limit=limit,
+        )
+        named = external_ids(session, (e.subject_id for e in found))
         rows = [
             {
                 "seq": e.seq,
                 "at": e.at,
                 "principal": e.principal,
                 "action": e.action,
+                "external_id": named.get(e.subject_id),  # None once the person is erased
                 "subject_id": e.subject_id,
                 "categories": e.categories.split(",") if e.categories else [],
                 "purpose": e.purpose,
@@ -131,15 +143,7 @@ def show(
                 "policy_version": e.policy_version,
                 "detail": e.detail,
             }
-            for e in service.events(
-                session,
-                subject_id=subject_id,
-                principal=principal,
-                since=as_of_datetime(day).replace(hour=0, minute=0, second=0, microsecond=0)
-                if day
-                else None,
-                limit=limit,
-            )
+            for e in found
         ]
     if json_output:
         print_json(rows)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
@@ -28,9 +28,10 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str | None] = mapped_column(String(32))
     categories: Mapped[str] = mapped_column(String(500))
-    purpose: Mapped[str | None] = mapped_column(String(64))
+    # Text: the trail records what was asked and why it was refused, whatever their length.
+    purpose: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(1000))
+    reason: Mapped[str] = mapped_column(Text)
     policy_version: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))

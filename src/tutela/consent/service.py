@@ -11,6 +11,7 @@ from tutela.consent.models import Consent, Objection, Suppression
 from tutela.db import utc_naive
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
+from tutela.subjects.dates import consent_problem
 from tutela.subjects.models import PersonalValue
 
 __all__ = [
@@ -62,6 +63,8 @@ def give(
         raise InvalidInput(
             f"purpose '{purpose}' rests on {spec.legal_basis}, not on consent", location="purpose"
         )
+    if why := consent_problem(at, expires_at, at):
+        raise InvalidInput(why, location="expires")
     consent = Consent(
         subject_id=subject_id,
         purpose=purpose,

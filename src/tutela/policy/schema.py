@@ -132,6 +132,19 @@ class Policy(BaseModel):
             (r := self.recipient(role)) is not None and r.archive_access for role in roles
         )
 
+    def listable_kinds(self, roles: Sequence[str] | None) -> frozenset[str] | None:
+        """The kinds of people the roles may list: those of every purpose they are granted
+        some category for (every kind for the console, None, or a role that oversees)."""
+        if roles is None or self.has_oversight(roles):
+            return None
+        reach = self.reach(roles)
+        return frozenset(
+            kind
+            for purpose in self.purposes
+            if reach.get(purpose.id)
+            for kind in purpose.subject_kinds
+        )
+
     def has_oversight(self, roles: Sequence[str] | None) -> bool:
         return roles is None or any(
             (r := self.recipient(role)) is not None and r.oversight for role in roles

@@ -28,6 +28,7 @@ from tutela.retention.ends import end_of
 from tutela.subjects import service as subjects
 from tutela.subjects.facts import subject_facts
 from tutela.subjects.models import DataLimit
+from tutela.subjects.reading import audited_read
 
 __all__ = ["copy_for"]
 
@@ -41,9 +42,11 @@ def copy_for(
     request: RightsRequest,
     given: dict[str, list[str]],
     at: datetime,
+    apart: bool = True,
 ) -> dict[str, Any]:
     """The copy of the data the answer gives (`given`: category -> fields, none meaning
-    every field), read through the gate for the rights purpose as `actor`."""
+    every field), read through the gate for the rights purpose as `actor`, audited as every
+    read is (`apart` as for `audited_read`)."""
     subject = request.subject_id and subjects.get_by_id(
         session=session, subject_id=request.subject_id
     )
@@ -51,22 +54,21 @@ def copy_for(
         return {"personal_data": {}}
     ref = subjects.lookup(session=session, external_id=subject.external_id)
     facts = subject_facts(session=session, policy=policy, ref=ref, purpose=None, at=at)
-    decision = authorize(
+    read = audited_read(
+        session=session,
+        keyring=keyring,
         policy=policy,
         actor=actor,
-        action="read",
+        subject=ref,
         facts=facts,
         purpose=policy.rights_requests.purpose,
         categories=sorted(given),
         at=at,
-    ).require()
-    data, provenance = subjects.read(
-        session=session,
-        cipher=keyring.cipher_for(ref.id, ref.wrapped_key),
-        policy=policy,
-        categories=decision.allowed,
-        archived=decision.archive,
+        apart=apart,
+        detail={"request": request.id},
     )
+    read.decision.require()
+    data, provenance = read.data, read.provenance
     if request.type == "portability":
         mine = {c: {f: v for f, v in data[c].items() if f in given[c]} for c in given if c in data}
         return {"personal_data": {c: v for c, v in mine.items() if v}}

@@ -19,6 +19,7 @@ from tutela.requests import flows, intake, notices, permissions
 from tutela.requests.execute import directive_label
 from tutela.requests.models import PostMortemDirective
 from tutela.subjects import service as subjects
+from tutela.subjects.dates import has_begun
 from tutela.subjects.validation import RecordRules
 
 __all__ = ["record_death"]
@@ -39,7 +40,7 @@ def record_death(
     any other: what the law needs is kept), communicate (a verified access request, the
     person designated told), or keep (nothing more)."""
     permissions.require_steering(rules.policy, actor)
-    if died_on > at.date():
+    if not has_begun(died_on, at):
         raise InvalidInput("a date of death cannot be in the future", location="on")
     if not proof.strip():
         raise InvalidInput("name the proof that was checked", location="proof")

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tutela import jsonout
 from tutela.errors import InvalidInput
 from tutela.policy.schema import Policy
 from tutela.requests.models import RightsRequest
@@ -55,7 +56,7 @@ def render(
     answer = {**(request.answer or {}), "contacts": contacts(policy)}
     if fmt == "json":
         body = {**answer, "copy": copy, "receipt": receipt}
-        return json.dumps(body, indent=2, ensure_ascii=False, default=str)
+        return jsonout.text(body, indent=True)
     if fmt == "csv":
         return _csv(copy or {})
     page = _templates.get_template("answer.html").render(

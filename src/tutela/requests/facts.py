@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from tutela.access.gate import Actor, SubjectFacts, authorize
+from tutela.access.gate import Actor, SubjectFacts
 from tutela.crypto.keyring import Keyring
 from tutela.policy.schema import Policy
 from tutela.requests.decide import decide
@@ -20,6 +20,7 @@ from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.retention.service import holds_of
 from tutela.subjects import service as subjects
 from tutela.subjects.facts import subject_facts
+from tutela.subjects.reading import audited_read
 
 __all__ = ["decided", "particulars_label", "person_facts", "request_facts", "seal_particulars"]
 
@@ -94,22 +95,19 @@ def _current(
     keys = list(asked.particulars.get("changes") or ())
     if not keys or ref.wrapped_key is None:
         return {}
-    decision = authorize(
+    data = audited_read(  # in this transaction: the values never leave it
+        session=session,
+        keyring=keyring,
         policy=policy,
         actor=actor,
-        action="read",
+        subject=ref,
         facts=facts,
         purpose=policy.rights_requests.purpose,
         categories=sorted({key.partition(".")[0] for key in keys}),
         at=at,
-    )
-    data, _ = subjects.read(
-        session=session,
-        cipher=keyring.cipher_for(ref.id, ref.wrapped_key),
-        policy=policy,
-        categories=decision.allowed,
-        archived=decision.archive,
-    )
+        apart=False,
+        detail={"request": asked.id},
+    ).data
     current = {}
     for key in keys:
         category, _, field = key.partition(".")

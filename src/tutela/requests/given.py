@@ -36,6 +36,7 @@ def copy_page(session, keyring, policy, actor, request, fmt, at, apart=True) -> 
         request=request,
         given=_given(session, keyring, policy, actor, request, at),
         at=at,
+        apart=apart,
     )
     return export.render(
         policy=policy, request=request, copy=copy, receipt=None, fmt=fmt, answered=at.date()

@@ -14,6 +14,7 @@ same way, through the outbox. Errors carry the specification's body
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -25,10 +26,11 @@ from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tutela.clock import now
-from tutela.deps import Credentials, call
+from tutela.deps import KEYED, Caller, answers, call
 from tutela.errors import InvalidInput, NotFound, TutelaError
 from tutela.requests import intake, notices, permissions, service
 from tutela.requests.models import RightsRequest
+from tutela.wire import Moment, json_loads
 
 __all__ = ["router"]
 
@@ -39,13 +41,66 @@ CERTIFICATE_PATH = "/v1/processor_certificate.pem"
 
 router = APIRouter(prefix="/v1", tags=["opengdpr"])
 
-RequestId = Annotated[str, Path(description="The subject_request_id given when submitting.")]
+
+class _ErrorItem(BaseModel):
+    domain: str
+    reason: str
+    message: str
+
+
+class _ErrorDetail(BaseModel):
+    code: int
+    message: str
+    errors: list[_ErrorItem]
+
+
+class OpenGdprError(BaseModel):
+    """OpenGDPR's error shape, signed like every answer of the door."""
+
+    error: _ErrorDetail
+
+
+def _inline(model: type[BaseModel]) -> dict:
+    """The model's JSON schema with its definitions in place: the door reads its body itself
+    (to answer in OpenGDPR's shape), so FastAPI does not document it."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
+
+
+def _answers(*codes: int) -> dict[int | str, dict]:
+    """The door's refusals: its own errors in OpenGDPR's shape, the key's as every route's."""
+    documented = answers(*(c for c in codes if c in KEYED))
+    meanings = {
+        400: "Not a valid OpenGDPR request.",
+        404: "No such request of yours.",
+        503: "No OpenGDPR signing key is configured.",
+    }
+    for code in codes:
+        if code not in KEYED:
+            documented[code] = {"model": OpenGdprError, "description": meanings[code]}
+    return documented
+
+
+RequestId = Annotated[
+    str, Path(max_length=64, description="The subject_request_id given when submitting.")
+]
 
 
 class Identity(BaseModel):
-    identity_type: str
+    identity_type: str = Field(max_length=64)
     identity_value: str = Field(max_length=254)
-    identity_format: str
+    identity_format: str = Field(max_length=16)
 
 
 class OpenGdprRequest(BaseModel):
@@ -53,10 +108,10 @@ class OpenGdprRequest(BaseModel):
 
     subject_request_id: uuid.UUID
     subject_request_type: Literal["access", "portability", "erasure"]
-    submitted_time: datetime
+    submitted_time: Moment
     subject_identities: list[Identity] = Field(min_length=1)
-    api_version: str | None = None
-    status_callback_urls: list[str] = Field([], max_length=10)
+    api_version: str | None = Field(None, max_length=16)
+    status_callback_urls: list[Annotated[str, Field(max_length=2048)]] = Field([], max_length=10)
 
 
 def _signed(request: Request, code: int, content: dict, **headers: str) -> Response:
@@ -132,13 +187,25 @@ def _found(c, subject_request_id: str) -> RightsRequest:
     return found
 
 
-@router.post("/opengdpr_requests", status_code=status.HTTP_201_CREATED)
-async def submit(request: Request, credentials: Credentials) -> Response:
+@router.post(
+    "/opengdpr_requests",
+    status_code=status.HTTP_201_CREATED,
+    responses=_answers(*KEYED, 400, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline(OpenGdprRequest)}},
+        }
+    },
+)
+async def submit(request: Request, caller: Caller) -> Response:
     """Submit an access, portability or erasure request (OpenGDPR 0.1). Nothing is disclosed
     or changed before the person's identity is verified: a code goes to the address on file."""
     raw = await request.body()
     try:
-        body = OpenGdprRequest.model_validate_json(raw)
+        body = OpenGdprRequest.model_validate(json_loads(raw))
+    except json.JSONDecodeError as exc:
+        return _error(request, 400, f"not valid JSON: {exc.msg}")
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
@@ -147,7 +214,7 @@ async def submit(request: Request, credentials: Credentials) -> Response:
     def open_it() -> tuple[date, datetime]:  # a write: in a thread, never on the loop
         external_id, email = _identity(body.subject_identities)
         urls = _callbacks(request, body.status_callback_urls)
-        with call(request, credentials, write=True) as c:
+        with call(request, caller, write=True) as c:
             received = now()
             opened = intake.open_request(
                 **c.flow,
@@ -183,24 +250,26 @@ def _controller(request: Request) -> str:
     return request.app.state.ctx.policy.controller.name
 
 
-@router.get("/opengdpr_requests/{subject_request_id}")
-def status_of(
-    subject_request_id: RequestId, request: Request, credentials: Credentials
-) -> Response:
+@router.get("/opengdpr_requests/{subject_request_id}", responses=_answers(*KEYED, 404, 503))
+def status_of(subject_request_id: RequestId, request: Request, caller: Caller) -> Response:
     """Where a request stands: pending, in_progress, completed or cancelled."""
     try:
-        with call(request, credentials) as c:
+        with call(request, caller) as c:
             shown = notices.opengdpr_status(c.ctx.policy, _found(c, subject_request_id))
     except TutelaError as exc:
         return _error(request, exc.http_status, str(exc))
     return _signed(request, 200, {**shown, "subject_request_id": subject_request_id})
 
 
-@router.delete("/opengdpr_requests/{subject_request_id}", status_code=status.HTTP_202_ACCEPTED)
-def cancel(subject_request_id: RequestId, request: Request, credentials: Credentials) -> Response:
+@router.delete(
+    "/opengdpr_requests/{subject_request_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_answers(*KEYED, 400, 404, 503),
+)
+def cancel(subject_request_id: RequestId, request: Request, caller: Caller) -> Response:
     """Cancel a request still pending (its requester's identity not yet verified)."""
     try:
-        with call(request, credentials, write=True) as c:
+        with call(request, caller, write=True) as c:
             found = _found(c, subject_request_id)
             intake.cancel(
                 **c.flow,
@@ -222,7 +291,7 @@ def cancel(subject_request_id: RequestId, request: Request, credentials: Credent
     )
 
 
-@router.get("/discovery")
+@router.get("/discovery", responses=_answers(503))
 def discovery(request: Request) -> Response:
     """What this service supports, and where its certificate is (no key needed)."""
     url = request.app.state.ctx.settings.opengdpr_certificate_url
@@ -240,7 +309,14 @@ def discovery(request: Request) -> Response:
     )
 
 
-@router.get("/processor_certificate.pem")
+@router.get(
+    "/processor_certificate.pem",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/x-pem-file": {"schema": {"type": "string"}}}},
+        **_answers(503),
+    },
+)
 def certificate(request: Request) -> Response:
     """The X.509 certificate (PEM) whose key signs responses and callbacks (no key needed)."""
     signer = request.app.state.ctx.opengdpr_signer()
@@ -249,7 +325,7 @@ def certificate(request: Request) -> Response:
     return Response(signer.certificate_pem, media_type="application/x-pem-file")
 
 
-@router.get("/status")
+@router.get("/status", responses=_answers(503))
 def service_status(request: Request) -> Response:
     """The service is up (the specification names this endpoint without defining its body)."""
     return _signed(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tutela.jsonout import Instant
 from tutela.requests.models import RequestStatus, RightsRequest
+from tutela.wire import Day
 
 __all__ = ["CodeIn", "Extension", "Lifting", "Refusal", "RequestIn", "RequestOut"]
 
@@ -16,25 +18,30 @@ class RequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(
+        max_length=32,
         description="confirmation, access, rectification, erasure, restriction, "
-        "lift_restriction, portability, objection, consent_withdrawal or post_mortem"
+        "lift_restriction, portability, objection, consent_withdrawal or post_mortem",
     )
     external_id: str | None = Field(None, max_length=128)
     email: str | None = Field(None, max_length=254)
-    received: date | None = Field(None, description="Day received (default: today).")
-    channel: str = "api"
-    changes: dict[str, str] | None = Field(
+    received: Day | None = Field(None, description="Day received (default: today).")
+    channel: str = Field("api", max_length=16)
+    changes: (
+        dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=1000)]] | None
+    ) = Field(
         None,
         description='For a rectification: the values asked for, {"category.field": value}.',
         max_length=50,
     )
-    scopes: list[str] | None = Field(
+    scopes: list[Annotated[str, Field(max_length=64)]] | None = Field(
         None,
         description="For an objection: the scopes objected to (default: every one).",
         max_length=10,
     )
     directive: str | None = Field(
-        None, description="For a post-mortem request: keep, erase, communicate or revoke."
+        None,
+        max_length=16,
+        description="For a post-mortem request: keep, erase, communicate or revoke.",
     )
     designate: str | None = Field(
         None, max_length=254, description="With communicate: who receives the data."
@@ -86,7 +93,9 @@ class Lifting(BaseModel):
 class CodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^\d{6}$", description="The six-digit code the person received.")
+    code: str = Field(
+        max_length=6, pattern=r"^\d{6}$", description="The six-digit code the person received."
+    )
 
 
 class RequestOut(BaseModel):
@@ -103,7 +112,7 @@ class RequestOut(BaseModel):
     status: RequestStatus
     flag: str | None = Field(None, description="Why the DPO should look at it (§10).")
     opened_by: str
-    answered_at: datetime | None = None
+    answered_at: Instant | None = None
     answer: dict[str, Any] | None = Field(
         None,
         description="Once ended: the outcome, each category's action with its ground and end, "

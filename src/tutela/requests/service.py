@@ -96,10 +96,11 @@ def _repeated(
     ).all()
     if len(earlier) <= rule.more_than:
         return None
-    return (
+    return (  # the count and the span, not every date: the flag stays short however many
         f"{len(earlier) + 1} {type_} requests within {rule.within_days} days (earlier: "
-        f"{', '.join(str(d) for d in earlier)}); §10: a right may not be used on a regular "
-        "basis only to disrupt. For the DPO to judge: the request is not refused for this."
+        f"{len(earlier)}, from {earlier[0]} to {earlier[-1]}); §10: a right may not be used "
+        "on a regular basis only to disrupt. For the DPO to judge: the request is not refused "
+        "for this."
     )
 
 

@@ -29,6 +29,7 @@ from tutela.retention.models import AnonymisedCount, LegalHold
 from tutela.retention.schedule import add_months
 from tutela.subjects import receipts as erasure_receipts
 from tutela.subjects import service as subjects
+from tutela.subjects.listing import external_ids
 
 app = typer.Typer(help="Retention (§9): plan, forecast and run.", no_args_is_help=True)
 holds_app = typer.Typer(help="Legal holds that suspend deletion.", no_args_is_help=True)
@@ -210,25 +211,30 @@ def add_hold(
 def list_holds(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Active legal holds."""
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        held = session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None))).all()
+        named = external_ids(session, (h.subject_id for h in held))
         rows = [
             {
                 "id": h.id,
-                "subject_id": h.subject_id,
+                "external_id": named.get(h.subject_id),
                 "categories": h.categories,
                 "purpose": h.purpose,
                 "reference": h.reference,
                 "placed_at": h.placed_at,
                 "placed_by": h.placed_by,
             }
-            for h in session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None)))
+            for h in held
         ]
     if json_output:
         print_json(rows)
         return
-    table = Table("id", "purpose", "reference", "categories", "placed", title="Legal holds")
+    table = Table(
+        "id", "external id", "purpose", "reference", "categories", "placed", title="Legal holds"
+    )
     for r in rows:
         table.add_row(
             str(r["id"]),
+            r["external_id"] or "-",
             r["purpose"],
             r["reference"],
             ", ".join(r["categories"]) or "all",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tutela.access.gate import Actor
@@ -18,16 +21,17 @@ from tutela.cli_support import (
     JsonOption,
     acting_as,
     console,
+    err_console,
     load_context,
     moment,
     print_json,
     progress_bar,
 )
-from tutela.clock import today
 from tutela.db import session_scope
 from tutela.subjects import service
 from tutela.subjects.demo import demo_records
 from tutela.subjects.flows import import_subjects, read_for_purpose, save_batches
+from tutela.subjects.listing import list_people
 from tutela.subjects.validation import validate_record
 
 DEMO_BATCH = 2000
@@ -51,6 +55,34 @@ def _count_lines(path: Path) -> int | None:
         return None
 
 
+@contextmanager
+def _import_bars(total: int | None, *, enabled: bool) -> Iterator[tuple[Any, Any]]:
+    """Two progress bars on a terminal (stderr), each shown once it moves: the whole file
+    checked before anything is written, then the records imported."""
+    if not enabled or not sys.stderr.isatty():
+        yield (lambda _n: None), (lambda _n: None)
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def bar(name: str):
+            def advance(n: int) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=total)
+                progress.advance(tasks[name], n)
+
+            return advance
+
+        yield bar("checking"), bar("importing")
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="JSON Lines (.jsonl) or CSV (.csv) file.")],
@@ -69,11 +101,12 @@ def import_(
         raise typer.BadParameter("expected jsonl or csv", param_hint="--format")
     if not file.is_file():
         raise typer.BadParameter(f"no file at {file}", param_hint="FILE")
-    with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        keyring = ctx.keyring(session)
-        with progress_bar("importing", _count_lines(file), enabled=not json_output) as advance:
+    with load_context(db) as ctx:
+        keyring = ctx.open_keyring()
+        bars = _import_bars(_count_lines(file), enabled=not json_output)
+        with bars as (checking, advance):
             report = import_subjects(
-                session=session,
+                engine=ctx.engine,
                 keyring=keyring,
                 rules=ctx.rules,
                 actor=Actor.console(),
@@ -81,8 +114,10 @@ def import_(
                 fmt=fmt,
                 skip_invalid=skip_invalid,
                 workers=ctx.settings.import_workers,
+                batch=ctx.settings.import_batch,
                 at=moment(as_of),
                 progress=advance,
+                checking=checking,
             )
     if json_output:
         print_json(report.as_dict())
@@ -127,10 +162,11 @@ def show(
     for name, values in view.data.items():
         if not values:
             console.print(f"{name}: nothing held")
-        elif isinstance(values, list):
-            table = Table(*values[0].keys(), title=name)
+        elif isinstance(values, list):  # each value under its own field, whichever it has
+            fields = list(dict.fromkeys(key for item in values for key in item))
+            table = Table(*fields, title=name)
             for item in values:
-                table.add_row(*(str(v) for v in item.values()))
+                table.add_row(*(str(item[f]) if f in item else "-" for f in fields))
             console.print(table)
         else:
             table = Table("field", "value", "source", "provided by the person", title=name)
@@ -151,41 +187,45 @@ def show(
 def list_(
     kind: Annotated[str | None, typer.Option(help="Only subjects of this kind.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    offset: Annotated[int, typer.Option(min=0, max=2**31 - 1)] = 0,
+    as_: AsOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List subjects without any personal value."""
+    """List people without any personal value (audited): the kinds the principal's roles may
+    read, and lifecycle dates for roles that oversee (the operator sees everything)."""
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        total = service.count(session=session, kind=kind)
-        rows = service.list_summaries(session=session, kind=kind, limit=limit, offset=offset)
+        page = list_people(
+            session=session,
+            policy=ctx.policy,
+            actor=acting_as(session, as_),
+            kind=kind,
+            limit=limit,
+            offset=offset,
+            at=moment(None),
+        )
     if json_output:
-        print_json({"total": total, "subjects": [r.model_dump(mode="json") for r in rows]})
+        print_json(page.model_dump(mode="json"))
         return
-    table = Table(
-        "external id",
-        "kind",
-        "source",
-        "first contact",
-        "last contact",
-        "subscription",
-        title=f"{len(rows)} of {total} subjects",
-    )
-    for r in rows:
-        life = r.lifecycle
-        subscription = (
-            f"{life.subscription_started_at} → {life.subscription_ended_at or 'now'}"
-            if life.subscription_started_at
-            else "-"
-        )
-        table.add_row(
-            r.external_id,
-            r.kind,
-            r.source,
-            str(life.first_contact_at or "-"),
-            str(life.last_contact_at or "-"),
-            subscription,
-        )
+    dated = any(r.lifecycle is not None for r in page.subjects)
+    columns = ["external id", "kind", "source"]
+    columns += ["first contact", "last contact", "subscription", "died on"] if dated else []
+    table = Table(*columns, title=f"{len(page.subjects)} of {page.total} subjects")
+    for r in page.subjects:
+        row = [r.external_id, r.kind, r.source]
+        if life := r.lifecycle:
+            subscription = (
+                f"{life.subscription_started_at} → {life.subscription_ended_at or 'now'}"
+                if life.subscription_started_at
+                else "-"
+            )
+            row += [
+                str(life.first_contact_at or "-"),
+                str(life.last_contact_at or "-"),
+                subscription,
+                str(life.date_of_death or "-"),
+            ]
+        table.add_row(*row)
     console.print(table)
 
 
@@ -207,9 +247,10 @@ def demo(
         if if_empty and service.count(session=session):
             totals["skipped"] = "the database already has subjects"
         else:
-            records = (
+            at = moment(as_of)
+            records = (  # a population as of the day it is made for: no date after it
                 validate_record(raw, ctx.rules)
-                for raw in demo_records(subjects, seed=seed, today=today())
+                for raw in demo_records(subjects, seed=seed, today=at.date())
             )
             with progress_bar("generating", subjects, enabled=not json_output) as advance:
                 totals = save_batches(
@@ -219,7 +260,7 @@ def demo(
                     actor=Actor.console(),
                     batches=batched(records, DEMO_BATCH),
                     action="demo",
-                    at=moment(as_of),
+                    at=at,
                     progress=advance,
                 )
     if json_output:

@@ -1,8 +1,10 @@
 """Work on subjects that spans domains: every path goes through the gate and the audit trail.
 
-- read for a purpose: gate, audit (allowed or denied), then decrypt only what is allowed;
+- read for a purpose: gate, audit (allowed or denied), then decrypt only what is allowed
+  (`reading.audited_read`, the one way data is decrypted for someone);
 - write records (API): gate for each record's categories, save, audit each change;
-- import a file and generate demo data: save, audit the operation;
+- import a file: save slice by slice, audit each slice with it;
+- generate demo data: save, audit the operation;
 - erase: shred, audit.
 """
 
@@ -12,17 +14,19 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from tutela.access.gate import Actor, SubjectFacts, authorize
+from tutela.access.gate import Actor, SubjectFacts, authorize, refusal_for_anyone
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
-from tutela.errors import Denied, InvalidInput, NotFound
+from tutela.errors import Denied, InvalidInput, Unreadable
 from tutela.policy.schema import Policy
 from tutela.subjects import service
 from tutela.subjects.facts import subject_facts
-from tutela.subjects.importer import ImportReport, import_file
+from tutela.subjects.importer import ImportReport, Slice, import_file
+from tutela.subjects.reading import audited_read
 from tutela.subjects.schemas import SubjectView
 from tutela.subjects.validation import RecordRules, ValidRecord
 from tutela.subjects.writer import Written
@@ -40,95 +44,50 @@ def read_for_purpose(
     purpose: str,
     categories: Sequence[str] | None = None,
     at: datetime,
-    _again: bool = True,
 ) -> SubjectView:
-    """What `actor` may see of one subject for `purpose`; every attempt is audited.
+    """What `actor` may see of one subject for `purpose`, every attempt audited.
 
-    The event is committed before anything is decrypted, and the read goes on in a fresh
-    snapshot: if the subject changed meanwhile (limited, erased, a consent withdrawn),
-    the read is decided again on what is now true.
+    The person and the facts the purpose depends on are read once, decided once, and the
+    decision recorded in one event, committed before anything is decrypted. A refusal that
+    holds whoever the person is says why (Denied); one that depends on the person is
+    answered as an unknown id is (Unreadable), and the trail keeps why.
     """
+    anyone = refusal_for_anyone(
+        policy=policy, actor=actor, purpose=purpose, categories=categories, at=at
+    )
+    if anyone:
+        audit.log_apart(
+            session, policy, at, Event(actor.name, "read", "denied", purpose=purpose, reason=anyone)
+        )
+        raise Denied(anyone)
     subject = service.lookup(session=session, external_id=external_id)
     if subject is None:
+        reason = "unknown subject"
         audit.log_apart(
-            session,
-            policy,
-            at,
-            Event(actor.name, "read", "denied", purpose=purpose, reason="unknown subject"),
+            session, policy, at, Event(actor.name, "read", "denied", purpose=purpose, reason=reason)
         )
-        raise NotFound(f"no subject with external id '{external_id}'")
+        raise Unreadable(external_id, purpose, reason=reason)
     facts = subject_facts(session=session, policy=policy, ref=subject, purpose=purpose, at=at)
-    decision = authorize(
+    read = audited_read(
+        session=session,
+        keyring=keyring,
         policy=policy,
         actor=actor,
-        action="read",
+        subject=subject,
         facts=facts,
         purpose=purpose,
         categories=categories,
         at=at,
     )
-    audit.log_apart(  # recorded, and committed, before anything is decrypted
-        session,
-        policy,
-        at,
-        Event(
-            actor.name,
-            "read",
-            "allowed" if decision.granted else "denied",
-            subject_id=subject.id,
-            categories=decision.allowed,
-            purpose=purpose,
-            reason=decision.reason,
-            detail={"withheld": sorted(decision.withheld)} if decision.withheld else {},
-        ),
-    )
-    decision.require()
-    again = service.lookup(session=session, external_id=external_id)
-    if again != subject or (
-        subject_facts(session=session, policy=policy, ref=again, purpose=purpose, at=at) != facts
-    ):
-        if not _again:
-            reason = "the subject's data changed during the read; try again"
-            audit.log_apart(
-                session,
-                policy,
-                at,
-                Event(
-                    actor.name,
-                    "read",
-                    "denied",
-                    subject_id=subject.id,
-                    purpose=purpose,
-                    reason=reason,
-                ),
-            )
-            raise Denied(reason)
-        return read_for_purpose(
-            session=session,
-            keyring=keyring,
-            policy=policy,
-            actor=actor,
-            external_id=external_id,
-            purpose=purpose,
-            categories=categories,
-            at=at,
-            _again=False,
-        )
-    data, provenance = service.read(
-        session=session,
-        cipher=keyring.cipher_for(subject.id, subject.wrapped_key),
-        policy=policy,
-        categories=decision.allowed,
-        archived=decision.archive,
-    )
+    if not read.decision.granted:
+        raise Unreadable(external_id, purpose, reason=read.decision.reason)
     return SubjectView(
-        id=subject.id,
         external_id=subject.external_id,
         kind=subject.kind,
         purpose=purpose,
-        data=data,
-        provenance=provenance,
-        withheld=decision.withheld,
+        data=read.data,
+        provenance=read.provenance,
+        withheld=read.decision.withheld,
     )
 
 
@@ -204,7 +163,7 @@ def write_records(
 
 def import_subjects(
     *,
-    session: Session,
+    engine: Engine,
     keyring: Keyring,
     rules: RecordRules,
     actor: Actor,
@@ -212,39 +171,49 @@ def import_subjects(
     fmt: str | None,
     skip_invalid: bool,
     workers: int | None,
+    batch: int,
     at: datetime,
     progress: Callable[[int], None],
+    checking: Callable[[int], None] = lambda _n: None,
 ) -> ImportReport:
-    """Import a file as the operator; the import is audited as one event with its counts."""
-    report = import_file(
-        session=session,
+    """Import a file as the operator, `batch` records per transaction; each transaction is
+    audited as one event with the lines it covers and its counts, committed with them."""
+
+    def audit_slice(session: Session, part: Slice) -> None:
+        lines = [part.first_line, part.last_line] if part.first_line is not None else []
+        audit.log(
+            session,
+            rules.policy,
+            at,
+            Event(
+                actor.name,
+                "import",
+                "done",
+                detail={
+                    "file": path.name,
+                    "lines": lines,
+                    "read": part.report.read,
+                    "created": part.report.created,
+                    "updated": part.report.updated,
+                    "invalid": len(part.report.invalid),
+                },
+            ),
+        )
+
+    return import_file(
+        engine=engine,
         keyring=keyring,
         rules=rules,
         path=path,
         fmt=fmt,
         skip_invalid=skip_invalid,
         workers=workers,
+        batch=batch,
         at=at,
         progress=progress,
+        checking=checking,
+        on_slice=audit_slice,
     )
-    audit.log(
-        session,
-        rules.policy,
-        at,
-        Event(
-            actor.name,
-            "import",
-            "done",
-            detail={
-                "file": path.name,
-                "read": report.read,
-                "created": report.created,
-                "updated": report.updated,
-                "invalid": len(report.invalid),
-            },
-        ),
-    )
-    return report
 
 
 def save_batches(

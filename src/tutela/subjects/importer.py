@@ -1,38 +1,53 @@
 """Bulk import of subjects from JSON Lines or CSV.
 
-The import is one transaction. By default the first bad record stops it and nothing at all is
-written; with `skip_invalid` bad lines are reported and the rest is written.
+The import commits in slices of `batch` records (`TUTELA_IMPORT_BATCH`), one transaction
+each, so that other writers (every audited read is one) pass between them instead of waiting
+for the whole file. By default it is still all or nothing: a file longer than one slice is
+checked whole first (every record against the policy, every change of kind against the
+store), and the first bad record stops it before anything is written; with `skip_invalid`
+bad lines are reported and the rest is written. A run stopped midway (killed, a crash)
+leaves the slices it committed, each whole with its audit event; imports update by external
+id, so running the same file again finishes it: what was written is written again with the
+same values, nothing twice.
 
 Large files are validated and encrypted by worker processes, chunk by chunk, while this
 process writes: workers prepare every record as a new subject (fresh data key); the few that
 turn out to exist already are prepared again here under their own key. Results are consumed
-in file order, so errors and updates happen exactly as in a single process.
+in file order, so errors and updates happen exactly as in a single process. A slice is
+prepared before its transaction opens: the transaction only writes.
 """
 
 from __future__ import annotations
 
-import csv
-import os
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import get_context
+from itertools import chain
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import orjson
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Suppression
 from tutela.consent.service import suppressed
 from tutela.crypto.keyring import Keyring
-from tutela.db import dates_as_text
+from tutela.db import session_scope
 from tutela.errors import InvalidInput, TutelaError
+from tutela.subjects.dates import check_record, record_problem
+from tutela.subjects.import_checks import first_problem, validate_item
+from tutela.subjects.import_files import (
+    CHUNK,
+    Format,
+    Item,
+    LineError,
+    detect_format,
+    read_chunks,
+)
+from tutela.subjects.import_workers import worker_count
+from tutela.subjects.import_workers import workers as workers_for
 from tutela.subjects.service import storage_categories
-from tutela.subjects.validation import RecordRules, ValidRecord, validate_record
+from tutela.subjects.validation import RecordRules, ValidRecord
 from tutela.subjects.writer import (
     Known,
     Rows,
@@ -45,30 +60,37 @@ from tutela.subjects.writer import (
     without,
 )
 
-__all__ = ["ImportFailed", "ImportReport", "LineError", "import_file", "read_chunks"]
+__all__ = [
+    "BATCH",
+    "ImportFailed",
+    "ImportReport",
+    "LineError",
+    "Slice",
+    "import_file",
+    "read_chunks",
+]
 
-Format = Literal["jsonl", "csv"]
-CHUNK = 2000  # records a worker validates and encrypts at a time
+BATCH = 1000  # records per transaction: the default of `TUTELA_IMPORT_BATCH`
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    location: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f", {self.location}" if self.location else ""
-        return f"line {self.line}{where}: {self.message}"
-
-
 class ImportFailed(TutelaError):
+    """A bad record stopped the import. `committed` records were imported before it, in
+    slices already committed (0 but for a store changed by another writer meanwhile)."""
+
     http_status = 422
 
-    def __init__(self, error: LineError) -> None:
+    def __init__(self, error: LineError, committed: int = 0) -> None:
         self.error = error
-        super().__init__(f"{error}; nothing was imported")
+        self.committed = committed
+        if committed:
+            outcome = (
+                f"the {committed} records before it were imported, the rest not; "
+                "import the file again once it is corrected to finish"
+            )
+        else:
+            outcome = "nothing was imported"
+        super().__init__(f"{error}; {outcome}")
 
 
 @dataclass
@@ -79,6 +101,14 @@ class ImportReport:
     suppressed: int = 0  # records about people on the suppression list, not imported
     not_restored: int = 0  # records whose data the person had erased: that part left out
     invalid: list[LineError] = field(default_factory=list)
+
+    def add(self, other: ImportReport) -> None:
+        self.read += other.read
+        self.created += other.created
+        self.updated += other.updated
+        self.suppressed += other.suppressed
+        self.not_restored += other.not_restored
+        self.invalid += other.invalid
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,88 +124,16 @@ class ImportReport:
         }
 
 
-def detect_format(path: Path) -> Format:
-    if path.suffix.lower() == ".csv":
-        return "csv"
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    raise InvalidInput("cannot tell the format from the file name; give --format jsonl or csv")
+@dataclass
+class Slice:
+    """What one transaction of an import wrote: the lines it covers and its counts."""
+
+    first_line: int | None
+    last_line: int | None
+    report: ImportReport
 
 
-# Reading -------------------------------------------------------------------------------------
-
-Item = bytes | dict | InvalidInput  # a JSON line, a CSV row as a record, or why it is unreadable
-
-
-def _items(path: Path, fmt: Format, rules: RecordRules) -> Iterator[tuple[int, Item]]:
-    with path.open("rb") as handle:
-        if fmt == "jsonl":
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    yield number, line
-            return
-        reader = csv.DictReader(raw.decode("utf-8-sig") for raw in handle)
-        for row in reader:
-            try:
-                yield reader.line_num, csv_row_to_record(row, rules)
-            except InvalidInput as exc:
-                yield reader.line_num, exc
-
-
-def read_chunks(
-    path: Path, fmt: Format, rules: RecordRules, size: int = CHUNK
-) -> Iterator[list[tuple[int, Item]]]:
-    chunk: list[tuple[int, Item]] = []
-    for item in _items(path, fmt, rules):
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-_CSV_JSON_COLUMNS = ("consents", "connections", "payments")
-
-
-def csv_row_to_record(row: dict[str, str | None], rules: RecordRules) -> dict[str, Any]:
-    """A CSV row as a record: `category.field` and `lifecycle.name` columns become nested
-    objects, `provided_by_subject` is `;`-separated, list columns hold JSON arrays.
-    Cells of number and boolean fields are converted by the type the policy gives them."""
-    record: dict[str, Any] = {}
-    for column, cell in row.items():
-        if column is None or cell is None or cell == "":
-            continue
-        if column in _CSV_JSON_COLUMNS:
-            try:
-                record[column] = orjson.loads(cell)
-            except orjson.JSONDecodeError:
-                raise InvalidInput("expected a JSON array", location=column) from None
-        elif column == "provided_by_subject":
-            record[column] = [part.strip() for part in cell.split(";") if part.strip()]
-        elif "." in column:
-            group, name = column.split(".", 1)
-            record.setdefault(group, {})[name] = _typed(rules, group, name, cell)
-        else:
-            record[column] = cell
-    return record
-
-
-def _typed(rules: RecordRules, category: str, name: str, cell: str) -> Any:
-    spec = rules.fields.get(category, {}).get(name)
-    if spec is None:
-        return cell
-    try:
-        if spec.type == "number":
-            return float(cell)
-        if spec.type == "boolean" and cell.lower() in ("true", "false"):
-            return cell.lower() == "true"
-    except ValueError:
-        pass
-    return cell  # left as text for validation to refuse with its own message
-
-
-# Preparing (in this process or a worker) -----------------------------------------------------
+# Preparing (in this process or a worker) ----------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -191,12 +149,6 @@ class Prepared:
     rows: Rows
 
 
-def _validate(item: Item, rules: RecordRules) -> ValidRecord:
-    if isinstance(item, InvalidInput):
-        raise item
-    return validate_record(item, rules)
-
-
 def prepare_chunk(
     chunk: list[tuple[int, Item]],
     rules: RecordRules,
@@ -208,7 +160,8 @@ def prepare_chunk(
     records = []
     for number, item in chunk:
         try:
-            record = _validate(item, rules)
+            record = validate_item(item, rules)
+            check_record(record, at)  # its own dates, as of the import
         except InvalidInput as exc:
             prepared.errors.append(LineError(number, exc.location, exc.message))
             continue
@@ -226,90 +179,7 @@ def prepare_chunk(
     return prepared
 
 
-_worker_state: tuple[RecordRules, Keyring] | None = None
-
-
-def _init_worker(rules: RecordRules, keyring: Keyring) -> None:
-    global _worker_state
-    _worker_state = (rules, keyring)
-
-
-def _prepare_in_worker(chunk: list[tuple[int, Item]], at: datetime, as_text: bool) -> Prepared:
-    assert _worker_state is not None
-    return prepare_chunk(chunk, *_worker_state, at, as_text)
-
-
-def _worker_count(path: Path, requested: int | None) -> int:
-    if requested is not None:
-        return requested
-    if path.stat().st_size < PARALLEL_FROM_BYTES:
-        return 0
-    return max(1, min((os.cpu_count() or 1) - 1, 4))  # this process prepares chunks too
-
-
-def _prepared_chunks(
-    chunks: Iterator[list[tuple[int, Item]]],
-    rules: RecordRules,
-    keyring: Keyring,
-    at: datetime,
-    as_text: bool,
-    workers: int,
-) -> Iterator[tuple[list[tuple[int, Item]], Prepared]]:
-    """(chunk, prepared) in file order, prepared here or by `workers` processes.
-
-    Workers always have two chunks queued each, refilled before this process writes; while
-    the oldest is not ready, this process prepares the next chunk itself.
-    """
-    if workers == 0:
-        for chunk in chunks:
-            yield chunk, prepare_chunk(chunk, rules, keyring, at, as_text)
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(rules, keyring),
-    )
-    pending: deque[tuple[list, Future | Prepared]] = deque()  # in file order
-    queued = 0  # chunks sent to workers and not yet taken back
-
-    def refill() -> bool:
-        nonlocal queued
-        while queued < 2 * workers:
-            chunk = next(chunks, None)
-            if chunk is None:
-                return False
-            pending.append((chunk, pool.submit(_prepare_in_worker, chunk, at, as_text)))
-            queued += 1
-        return True
-
-    try:
-        more = refill()
-        while pending:
-            chunk, entry = pending[0]
-            if (
-                isinstance(entry, Future)
-                and not entry.done()
-                and more
-                and len(pending) < 8 * workers
-            ):
-                # The oldest chunk is not ready: prepare the next one here rather than wait.
-                stolen = next(chunks, None)
-                if stolen is not None:
-                    pending.append((stolen, prepare_chunk(stolen, rules, keyring, at, as_text)))
-                    continue
-                more = False
-            pending.popleft()
-            if isinstance(entry, Future):
-                queued -= 1
-                entry = entry.result()
-            more = refill() and more
-            yield chunk, entry
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-# Writing (always in this process, in one transaction) ---------------------------------------
+# Writing (always in this process, a slice per transaction) -----------------------------------
 
 
 def _unique_runs(records: list[tuple[int, ValidRecord]]) -> Iterator[list[tuple[int, ValidRecord]]]:
@@ -326,57 +196,133 @@ def _unique_runs(records: list[tuple[int, ValidRecord]]) -> Iterator[list[tuple[
         yield run
 
 
+def _slices(
+    prepared: Iterable[tuple[list[tuple[int, Item]], Prepared]], size: int
+) -> Iterator[list[tuple[list[tuple[int, Item]], Prepared]]]:
+    """Prepared chunks grouped `size` records or more at a time (whole chunks); one empty
+    group for an empty file, so that its import is still recorded."""
+    part: list = []
+    records = 0
+    given = False
+    for entry in prepared:
+        part.append(entry)
+        records += len(entry[0])
+        if records >= size:
+            yield part
+            part, records, given = [], 0, True
+    if part or not given:
+        yield part
+
+
+def _peek(chunks: Iterator[list], records: int) -> tuple[list[list], bool]:
+    """The first chunks, up to more than `records` records, and whether the file ends
+    within them (then it is one slice)."""
+    head: list[list] = []
+    seen = 0
+    for chunk in chunks:
+        head.append(chunk)
+        seen += len(chunk)
+        if seen > records:
+            return head, False
+    return head, True
+
+
 def import_file(
     *,
-    session: Session,
+    engine: Engine,
     keyring: Keyring,
     rules: RecordRules,
     path: Path,
     fmt: Format | None = None,
     skip_invalid: bool = False,
     workers: int | None = None,
+    batch: int = BATCH,
     at: datetime,
     progress: Callable[[int], None] = lambda _n: None,
+    checking: Callable[[int], None] = lambda _n: None,
+    on_slice: Callable[[Session, Slice], None] = lambda _session, _slice: None,
 ) -> ImportReport:
-    """Import every record of `path` in the caller's transaction.
+    """Import every record of `path`, `batch` records per transaction.
 
-    Raises ImportFailed on the first bad record unless `skip_invalid`; the caller then rolls
-    back, so nothing is written. `workers` None chooses by file size; 0 stays in-process.
+    Unless `skip_invalid`, raises ImportFailed on the first bad record, having written
+    nothing: a file of more than one slice is checked whole first (`checking` counts its
+    records as they are checked). `progress` counts the records written, slice by slice;
+    `on_slice` runs last in each slice's transaction (to audit it). `workers` None chooses
+    by file size; 0 stays in-process.
     """
+    fmt = fmt or detect_format(path)
+    size = max(1, min(CHUNK, batch))
+    as_text = engine.dialect.name == "sqlite"  # the engine stores dates as text (`db`)
     report = ImportReport()
-    as_text = dates_as_text(session)
-    keyring.ensure_current(session)  # new keys under the store's active master key, held so
-    screening = session.scalar(select(Suppression.blind_index).limit(1)) is not None
+    with workers_for(rules, worker_count(path, workers)) as pool:
+        chunks = read_chunks(path, fmt, rules, size)
+        head, whole = _peek(chunks, batch)
+        if not (skip_invalid or whole):
+            problem = first_problem(
+                engine, rules, pool, read_chunks(path, fmt, rules, size), checking, at
+            )
+            if problem is not None:
+                raise ImportFailed(problem)
+        stream = pool.ordered(chain(head, chunks), prepare_chunk, keyring, at, as_text)
+        for part in _slices(stream, batch):
+            piece = _write_slice(
+                engine, keyring, rules, part, at, as_text, skip_invalid, report.read, on_slice
+            )
+            report.add(piece)
+            progress(piece.read)
+    return report
+
+
+def _write_slice(
+    engine: Engine,
+    keyring: Keyring,
+    rules: RecordRules,
+    part: list[tuple[list[tuple[int, Item]], Prepared]],
+    at: datetime,
+    as_text: bool,
+    skip_invalid: bool,
+    committed: int,
+    on_slice: Callable[[Session, Slice], None],
+) -> ImportReport:
+    """One transaction: the slice's records, then `on_slice`. `committed`: the records
+    imported before it, in slices already committed."""
+    piece = ImportReport()
 
     def reject(error: LineError) -> None:
         if not skip_invalid:
-            raise ImportFailed(error)
-        report.invalid.append(error)
+            raise ImportFailed(error, committed)
+        piece.invalid.append(error)
 
-    def store(rows: Rows, sources: dict[str, str] | None = None) -> None:
-        """`sources`: subject id -> source, for known subjects (new ones carry theirs)."""
-        if screening:
-            known = {row[0]: row[3] for row in rows.subjects} | (sources or {})
-            rows = _screen(session, rules, rows, report, known)
-        execute(session, rows)
-        report.created += sum(w.created for w in rows.written)
-        report.updated += sum(not w.created for w in rows.written)
+    with session_scope(engine) as session:
+        keyring.ensure_current(session)  # new keys under the store's active key, held so
+        screening = session.scalar(select(Suppression.blind_index).limit(1)) is not None
 
-    chunks = read_chunks(path, fmt or detect_format(path), rules)
-    count = _worker_count(path, workers)
-    for chunk, prepared in _prepared_chunks(chunks, rules, keyring, at, as_text, count):
-        report.read += len(chunk)
-        for error in prepared.errors:
-            reject(error)
-        ids = prepared.external_ids
-        if len(set(ids)) == len(ids) and not gather(session, keyring, ids).subjects:
-            store(prepared.rows)  # all new, as prepared: the common case of a bulk import
-        else:
-            _store_updates(
-                session, keyring, rules, chunk, prepared, at, as_text, reject, store, report
-            )
-        progress(len(chunk))
-    return report
+        def store(rows: Rows, sources: dict[str, str] | None = None) -> None:
+            """`sources`: subject id -> source, for known subjects (new ones carry theirs)."""
+            if screening:
+                known = {row[0]: row[3] for row in rows.subjects} | (sources or {})
+                rows = _screen(session, rules, rows, piece, known)
+            execute(session, rows)
+            piece.created += sum(w.created for w in rows.written)
+            piece.updated += sum(not w.created for w in rows.written)
+
+        for chunk, prepared in part:
+            piece.read += len(chunk)
+            for error in prepared.errors:
+                reject(error)
+            if prepared.rows.keys and prepared.rows.keys[0][2] != keyring.master.key_id:
+                # Prepared before a rotation made another master key the active one.
+                prepared = prepare_chunk(chunk, rules, keyring, at, as_text)
+            ids = prepared.external_ids
+            if len(set(ids)) == len(ids) and not gather(session, keyring, ids).subjects:
+                store(prepared.rows)  # all new, as prepared: the common case of a bulk import
+            else:
+                _store_updates(
+                    session, keyring, rules, chunk, prepared, at, as_text, reject, store, piece
+                )
+        lines = [number for chunk, _ in part for number, _ in chunk[:1] + chunk[-1:]]
+        on_slice(session, Slice(min(lines, default=None), max(lines, default=None), piece))
+    return piece
 
 
 def _screen(
@@ -403,9 +349,12 @@ def _store_updates(
 ) -> None:
     """A chunk that mentions known people, or someone twice: prepared again here, run by
     run, so that each mention updates under the person's own key what came before; what a
-    person had erased is left out."""
+    person had erased is left out.
+
+    A refusal here that depends on the store must be found by `_first_problem` too: else a
+    file of several slices checked good stops midway, its first slices written."""
     items = dict(chunk)
-    valid = [(line, _validate(items[line], rules)) for line in prepared.lines]
+    valid = [(line, validate_item(items[line], rules)) for line in prepared.lines]
     categories = storage_categories(rules.policy)
     for run in _unique_runs(valid):
         known = gather(session, keyring, (record.external_id for _, record in run))
@@ -416,6 +365,10 @@ def _store_updates(
             problem = current and kind_change_problem(rules.policy, current.kind, record.kind)
             if problem:
                 reject(LineError(line, "kind", problem))
+                continue
+            dated = current and record_problem(record, at, current._mapping)
+            if dated:  # its dates with those already stored: order, as the API checks it
+                reject(LineError(line, *dated))
                 continue
             back = current and erased.get(current.id, frozenset())
             if back and back & categories_in(record, rules.policy):

@@ -6,10 +6,12 @@ policy by `subjects.validation`, since the policy declares them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tutela.jsonout import Instant
+from tutela.wire import Day, Moment
 
 __all__ = [
     "ConsentIn",
@@ -29,20 +31,22 @@ class _In(BaseModel):
 
 
 class Lifecycle(_In):
-    first_contact_at: date | None = None
-    last_contact_at: date | None = Field(None, description="Last contact initiated by the person.")
-    subscription_started_at: date | None = None
-    subscription_ended_at: date | None = None
-    last_connection_at: date | None = None
-    last_transaction_at: date | None = None
-    date_of_death: date | None = None
+    first_contact_at: Day | None = None
+    last_contact_at: Day | None = Field(None, description="Last contact initiated by the person.")
+    subscription_started_at: Day | None = None
+    subscription_ended_at: Day | None = None
+    last_connection_at: Day | None = None
+    last_transaction_at: Day | None = None
+    date_of_death: Day | None = None
 
 
 class ConsentIn(_In):
-    purpose: str = Field(description="A purpose identifier of the policy (see docs/policy.md).")
-    given_at: datetime
+    purpose: str = Field(
+        max_length=64, description="A purpose identifier of the policy (see docs/policy.md)."
+    )
+    given_at: Moment
     channel: str | None = Field(None, max_length=64)
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
 
 
 class SubjectRecord(BaseModel):
@@ -96,18 +100,21 @@ class SubjectRecord(BaseModel):
     )
 
     external_id: str = Field(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")
-    kind: str
-    source: str
-    form: str | None = Field(None, description="Collection form; defaults to the source's form.")
-    collected_at: datetime | None = Field(None, description="Defaults to the time of writing.")
-    provided_by_subject: list[str] | None = Field(
+    kind: str = Field(max_length=64)
+    source: str = Field(max_length=64)
+    form: str | None = Field(
+        None, max_length=64, description="Collection form; defaults to the source's form."
+    )
+    collected_at: Moment | None = Field(None, description="Defaults to the time of writing.")
+    provided_by_subject: list[Annotated[str, Field(max_length=64)]] | None = Field(
         None,
+        max_length=50,
         description="Categories the person gave themselves; defaults to the source's provenance.",
     )
     lifecycle: Lifecycle = Lifecycle()
-    consents: list[ConsentIn] = []
-    connections: list[dict[str, Any]] = []
-    payments: list[dict[str, Any]] = []
+    consents: list[ConsentIn] = Field([], max_length=200)
+    connections: list[dict[str, Any]] = Field([], max_length=10_000)
+    payments: list[dict[str, Any]] = Field([], max_length=10_000)
 
 
 class WriteSummary(BaseModel):
@@ -117,15 +124,16 @@ class WriteSummary(BaseModel):
 
 
 class SubjectSummary(BaseModel):
-    """A subject without any personal value: safe to list."""
+    """A subject without any personal value, as a list shows it."""
 
-    id: str
     external_id: str
     kind: str
     source: str
-    created_at: datetime
-    updated_at: datetime
-    lifecycle: Lifecycle
+    created_at: Instant
+    updated_at: Instant
+    lifecycle: Lifecycle | None = Field(
+        None, description="The person's lifecycle dates, death included: for roles that oversee."
+    )
 
 
 class SubjectPage(BaseModel):
@@ -136,7 +144,6 @@ class SubjectPage(BaseModel):
 class SubjectView(BaseModel):
     """What one purpose may see of one subject."""
 
-    id: str
     external_id: str
     kind: str
     purpose: str

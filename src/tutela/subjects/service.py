@@ -15,8 +15,10 @@ from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
 from tutela.db import dates_as_text, utc_naive
 from tutela.errors import InvalidInput, NotFound
+from tutela.jsonout import instant
 from tutela.policy.schema import Policy
 from tutela.prepared import Prepared
+from tutela.subjects.dates import record_problem
 from tutela.subjects.held import Held
 from tutela.subjects.models import Connection, DataLimit, Payment, PersonalValue, Subject
 from tutela.subjects.schemas import Lifecycle, SubjectSummary
@@ -75,9 +77,8 @@ def save(
     """Create or update subjects (distinct external ids) in the caller's transaction.
 
     Returns what was written and, by index with the field and why, the records refused
-    because their kind may not
-    change that way, or because they bring back data the person had erased; those are not
-    written.
+    because their kind may not change that way, because they bring back data the person had
+    erased, or because a date of theirs may not be written at `at`; those are not written.
     """
     keyring.ensure_current(session)  # new people get keys under the store's active master key
     known = gather(session, keyring, (r.external_id for r in records))
@@ -92,6 +93,8 @@ def save(
             refused.append((i, sorted(back)[0], why))
         elif problem:
             refused.append((i, "kind", problem))
+        elif dated := record_problem(record, at, current._mapping if current else None):
+            refused.append((i, *dated))
         else:
             accepted.append(record)
     rows = prepare(
@@ -310,14 +313,14 @@ def read(
         provenance.setdefault(category, {})[field] = {
             "source": source,
             "form": form,
-            "collected_at": collected_at.isoformat(),
+            "collected_at": instant(collected_at),
             "provided_by_subject": provided,
         }
     stored = storage_categories(policy)
     connections, payments = stored.get("connections"), stored.get("payments")
     if connections in wanted:
         data[connections] = [
-            {"at": at.isoformat() + "Z", **cipher.decrypt(connections, record_slot(at), blob)}
+            {"at": instant(at), **cipher.decrypt(connections, record_slot(at), blob)}
             for at, blob in _CONNECTIONS.rows(connection, params)
         ]
     if payments in wanted:

@@ -19,6 +19,7 @@ from tutela.policy.schema import Policy
 from tutela.policy.sections import Category
 from tutela.subjects.schemas import SubjectRecord
 from tutela.subjects.values import ValueProblem, checker, index_form
+from tutela.wire import EARLIEST, LATEST, day_problem, text_problem
 
 __all__ = ["RecordRules", "ValidRecord", "validate_record"]
 
@@ -107,7 +108,10 @@ def _timed(
         try:
             moment = _parse_datetime(at)
         except ValueError:
-            raise InvalidInput("expected a date-time (ISO 8601)", location=f"{where}.at") from None
+            raise InvalidInput(
+                f"expected a date-time (ISO 8601) between {EARLIEST} and {LATEST}",
+                location=f"{where}.at",
+            ) from None
         values = _check_fields(rules, category, rest, where)
         out.append((moment, {k: v for k, v in values.items() if v is not None}, kept))
     return out
@@ -116,7 +120,10 @@ def _timed(
 def _parse_datetime(value: object) -> datetime:
     if not isinstance(value, str):
         raise ValueError
-    return utc_naive(datetime.fromisoformat(value))
+    moment = datetime.fromisoformat(value)
+    if day_problem(moment.replace(tzinfo=None).date()):  # before the move to UTC
+        raise ValueError
+    return utc_naive(moment)
 
 
 def validate_record(raw: Any, rules: RecordRules) -> ValidRecord:
@@ -134,6 +141,8 @@ def validate_record(raw: Any, rules: RecordRules) -> ValidRecord:
             raise InvalidInput("not valid JSON") from None
         location, message = _pydantic_location(exc)
         raise InvalidInput(message, location=location) from None
+    if where := text_problem(record):
+        raise InvalidInput("NUL characters and lone surrogates are not accepted", location=where)
     policy = rules.policy
     if record.kind not in rules.kinds:
         raise InvalidInput(
