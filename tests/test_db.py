@@ -36,7 +36,7 @@ def test_a_failure_inside_the_apart_transaction_keeps_nothing_of_it(env):
     with session_scope(env.ctx.engine, write=False) as session:
         before = session.scalar(head)
         with pytest.raises(RuntimeError), transaction_apart(session) as apart:
-            apart.execute(text("UPDATE audit_head SET seq = seq + 100"))
+            apart.connection().execute(text("UPDATE audit_head SET seq = seq + 100"))
             raise RuntimeError("boom")
         assert session.scalar(head) == before
 

@@ -48,8 +48,10 @@ class Context:
 
     def open_keyring(self) -> Keyring:
         """The keyring, opened in a short transaction of its own if it is not yet."""
-        with session_scope(self.engine, write=False) as session:
-            return self.keyring(session)
+        if self._keyring is None:
+            with session_scope(self.engine, write=False) as session:
+                self.keyring(session)
+        return self._keyring
 
     def forget_keys(self) -> None:
         self._keyring = self._chain_master = None

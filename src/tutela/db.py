@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
+from typing import Protocol
 
 import orjson
 from sqlalchemy import Connection, Engine, MetaData, Select, Table, create_engine, event
@@ -241,9 +242,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        # A connection per concurrent request: readers do not queue for one.
+        # A connection per concurrent request: readers do not queue for one. Last in, first
+        # out: each connection keeps its own page cache, and the one just used is warm.
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("pool_use_lifo", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -279,8 +282,42 @@ def session_scope(engine: Engine, *, write: bool = True, commit: bool = True) ->
             lock.bound_wal(engine)
 
 
+class Connected(Protocol):
+    """What the read path asks of a transaction: its connection (for `Prepared` statements)
+    and its engine. A Session is one; `read_transaction` opens a lighter one."""
+
+    def connection(self) -> Connection: ...
+
+    def get_bind(self) -> Engine: ...
+
+
+class _ReadTransaction:
+    """A transaction at the connection (`read_transaction`, `transaction_apart`)."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def connection(self) -> Connection:
+        return self._connection
+
+    def get_bind(self) -> Engine:
+        return self._connection.engine
+
+
 @contextmanager
-def transaction_apart(session: Session) -> Iterator[Session]:
+def read_transaction(engine: Engine) -> Iterator[Connected]:
+    """A transaction that only reads, at the connection, with no ORM session: for the work
+    every request does (its key) and the audited single-subject read, whose SQLite queries
+    cost less than a session's opening and closing. Its audit event is written through
+    `transaction_apart`, like any read's."""
+    with engine.connect() as connection, connection.begin():
+        yield _ReadTransaction(connection)
+
+
+@contextmanager
+def transaction_apart(session: Connected) -> Iterator[Connected]:
     """A write transaction of its own, committed when the block ends, for a caller whose
     `session` has not written yet: what it records stays whatever that session does next.
 
@@ -291,7 +328,11 @@ def transaction_apart(session: Session) -> Iterator[Session]:
     """
     engine = session.get_bind()
     lock = _writer_locks.get(engine)
-    if lock is None or holds_writer_lock(engine):
+    if lock is None:  # PostgreSQL: a connection of its own, no ORM session needed
+        with engine.begin() as connection:
+            yield _ReadTransaction(connection)
+        return
+    if holds_writer_lock(engine):
         with session_scope(engine) as apart:
             yield apart
         return
@@ -322,7 +363,7 @@ def lock_rows(session: Session, rows: Select) -> None:
         session.execute(rows.with_for_update())
 
 
-def dates_as_text(session: Session) -> bool:
+def dates_as_text(session: Connected) -> bool:
     """Whether the engine stores dates as text (SQLite), which bulk rows must then give."""
     return session.get_bind().dialect.name == "sqlite"
 

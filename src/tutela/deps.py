@@ -15,7 +15,7 @@ from typing import Annotated, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -24,11 +24,22 @@ from tutela.audit.service import Event, record_apart
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import Keyring
-from tutela.db import WouldWait, never_waiting, session_scope
+from tutela.db import Connected, WouldWait, never_waiting, read_transaction, session_scope
 from tutela.edges import ACTOR
 from tutela.errors import Denied
 
-__all__ = ["BEARER", "KEYED", "Call", "Caller", "Problem", "answers", "call", "on_loop_if_embedded"]
+__all__ = [
+    "BEARER",
+    "KEYED",
+    "Call",
+    "Caller",
+    "Problem",
+    "ReadCall",
+    "answers",
+    "call",
+    "on_loop_if_embedded",
+    "read_call",
+]
 
 T = TypeVar("T")
 
@@ -57,21 +68,25 @@ def answers(*codes: int) -> dict[int | str, dict]:
     return {code: {"model": Problem, "description": _MEANINGS[code]} for code in codes}
 
 
-BEARER = HTTPBearer(auto_error=False, description="An API key (`tutela principals add`).")
+class _AuthenticatedCaller(HTTPBearer):
+    """The caller `edges` authenticated before the body was read. A bearer scheme itself, so
+    that the OpenAPI document declares the key on every route that takes a `Caller` (the
+    operations `edges` guards are read from that declaration), with one dependency to solve
+    per request rather than a scheme and a dependency on it."""
+
+    async def __call__(self, request: Request) -> Actor:  # type: ignore[override]
+        actor = request.scope.get("state", {}).get(ACTOR)
+        if actor is None:  # only if the app runs without its edges
+            raise HTTPException(status_code=401, detail="a valid API key is required")
+        return actor
 
 
-async def _caller(
-    request: Request, _key: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-) -> Actor:
-    """The caller `edges` authenticated, on every route that declares it (the key's
-    declaration also documents the route's security in the OpenAPI document)."""
-    actor = request.scope.get("state", {}).get(ACTOR)
-    if actor is None:  # only if the app runs without its edges
-        raise HTTPException(status_code=401, detail="a valid API key is required")
-    return actor
-
-
-Caller = Annotated[Actor, Depends(_caller)]
+BEARER = _AuthenticatedCaller(
+    auto_error=False,
+    scheme_name="HTTPBearer",
+    description="An API key (`tutela principals add`).",
+)
+Caller = Annotated[Actor, Depends(BEARER)]
 
 
 @dataclass
@@ -97,21 +112,44 @@ class Call:
         }
 
 
-@contextmanager
-def call(request: Request, caller: Actor, *, write: bool = False) -> Iterator[Call]:
-    """The request's transaction (read-only unless `write`) with its caller.
-
-    A principal outside its active dates gets 403 with the reason, and the attempt is audited.
-    """
-    ctx: Context = request.app.state.ctx
+def _refuse_inactive(ctx: Context, caller: Actor) -> None:
+    """403 with the reason for a principal outside its active dates; the attempt audited."""
     at = now()
     inactive = caller.inactive_reason(at)
     if inactive:
         event = Event(caller.name, "authenticate", "denied", reason=inactive)
         record_apart(ctx.engine, [event], at=at, policy_version=ctx.policy.version)
         raise Denied(inactive)
+
+
+@contextmanager
+def call(request: Request, caller: Actor, *, write: bool = False) -> Iterator[Call]:
+    """The request's transaction (read-only unless `write`) with its caller."""
+    ctx: Context = request.app.state.ctx
+    _refuse_inactive(ctx, caller)
     with session_scope(ctx.engine, write=write) as session:
         yield Call(ctx, session, caller)
+
+
+@dataclass
+class ReadCall:
+    """A request that reads at the connection (`read_call`): no ORM session."""
+
+    ctx: Context
+    transaction: Connected
+    keyring: Keyring
+    actor: Actor
+
+
+@contextmanager
+def read_call(request: Request, caller: Actor) -> Iterator[ReadCall]:
+    """`call` for the audited single-subject read, on `db.read_transaction`: opening and
+    closing an ORM session would cost more than the read's queries."""
+    ctx: Context = request.app.state.ctx
+    _refuse_inactive(ctx, caller)
+    keyring = ctx.open_keyring()
+    with read_transaction(ctx.engine) as transaction:
+        yield ReadCall(ctx, transaction, keyring, caller)
 
 
 async def on_loop_if_embedded(request: Request, work: Callable[[], T]) -> T:

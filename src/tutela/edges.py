@@ -31,7 +31,7 @@ from tutela.access.gate import Actor
 from tutela.access.service import authenticate
 from tutela.access.throttle import FailureThrottle
 from tutela.context import Context
-from tutela.db import session_scope
+from tutela.db import read_transaction
 from tutela.wire import json_loads
 
 __all__ = ["ACTOR", "Edges", "StrictJsonRoute", "guarded_operations"]
@@ -169,8 +169,8 @@ class Edges:
 
 
 def _lookup(ctx: Context, key: str) -> Actor | None:
-    with session_scope(ctx.engine, write=False) as session:
-        return authenticate(session=session, key=key)
+    with read_transaction(ctx.engine) as transaction:
+        return authenticate(session=transaction, key=key)
 
 
 def _bearer_key(scope: Scope) -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
 from tutela.access.models import ApiKey, Principal
-from tutela.db import utc_naive
+from tutela.db import Connected, utc_naive
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.prepared import Prepared
@@ -89,7 +89,7 @@ _BY_KEY = Prepared(  # every request runs it
 )
 
 
-def authenticate(*, session: Session, key: str) -> Actor | None:
+def authenticate(*, session: Connected, key: str) -> Actor | None:
     """The principal holding `key`, as an actor, if the key exists and is not revoked.
 
     Whether the principal is active (arrival, departure) is the gate's decision, so that a

@@ -21,9 +21,9 @@ from functools import lru_cache
 
 import orjson
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from tutela.crypto.master_key import MasterKey
+from tutela.db import Connected
 from tutela.errors import TutelaError
 
 __all__ = ["GENESIS", "chain_key", "chain_with", "link", "mac"]
@@ -40,7 +40,7 @@ def chain_with(engine: Engine, source: Callable[[], MasterKey]) -> None:
     _sources[engine] = source
 
 
-def chain_key(session: Session) -> MasterKey:
+def chain_key(session: Connected) -> MasterKey:
     source = _sources.get(session.connection().engine)
     if source is None:
         raise TutelaError("no audit chain key for this database: open it through a Context")

@@ -23,6 +23,7 @@ from tutela import clock
 from tutela.audit.chain import GENESIS, chain_key, link
 from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.db import (
+    Connected,
     bulk_insert,
     dates_as_text,
     insert_ids,
@@ -90,14 +91,16 @@ def ensure_head(session: Session) -> None:
         session.flush()
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
+def _lock_head(session: Connected) -> tuple[int, str]:
     """Read the head, locked until the transaction ends: FOR UPDATE on PostgreSQL; on SQLite
     the caller's write transaction already holds the writer lock (`db.session_scope`)."""
     (head,) = _HEAD_FOR_UPDATE.rows(session.connection())
     return head
 
 
-def record(session: Session, entries: Sequence[Event], *, at: datetime, policy_version: str) -> int:
+def record(
+    session: Connected, entries: Sequence[Event], *, at: datetime, policy_version: str
+) -> int:
     """Append events to the trail in the caller's transaction; returns the last sequence."""
     seq, last = _lock_head(session)
     key = chain_key(session)
@@ -157,7 +160,7 @@ def log(session: Session, policy: Policy, at: datetime, *entries: Event) -> int:
     return record(session, entries, at=at, policy_version=policy.version)
 
 
-def log_apart(session: Session, policy: Policy, at: datetime, *entries: Event) -> None:
+def log_apart(session: Connected, policy: Policy, at: datetime, *entries: Event) -> None:
     """`record_apart` under the policy in force: the events stay whatever the caller does
     next (its transaction must not have written yet). A reading transaction carries on with
     a fresh snapshot (`db.transaction_apart`)."""

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import Consent, Objection, Suppression
-from tutela.db import utc_naive
+from tutela.db import Connected, utc_naive
 from tutela.errors import InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.subjects.dates import consent_problem
@@ -37,7 +37,7 @@ _objected = select(literal("objection"), Objection.scope).where(
 _STANDING = union_all(_consented, _objected)  # built once: every read runs it
 
 
-def standing(*, session: Session, subject_id: str, at: datetime) -> tuple[set[str], set[str]]:
+def standing(*, session: Connected, subject_id: str, at: datetime) -> tuple[set[str], set[str]]:
     """The purposes consented to and the scopes objected to at `at`, in one round trip."""
     purposes, scopes = set(), set()
     rows = session.connection().execute(_STANDING, {"subject_id": subject_id, "at": utc_naive(at)})

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from tutela.access.gate import SubjectFacts, depends_on_standing
 from tutela.consent.service import standing
+from tutela.db import Connected
 from tutela.policy.schema import Policy
 from tutela.subjects.service import SubjectRef, limits_of
 
@@ -17,7 +16,7 @@ __all__ = ["subject_facts"]
 
 
 def subject_facts(
-    *, session: Session, policy: Policy, ref: SubjectRef, purpose: str | None, at: datetime
+    *, session: Connected, policy: Policy, ref: SubjectRef, purpose: str | None, at: datetime
 ) -> SubjectFacts:
     """What the gate needs to know of `ref` for `purpose` (every fact when None)."""
     consented, objections = (

@@ -21,6 +21,7 @@ from tutela.access.gate import Actor, SubjectFacts, authorize, refusal_for_anyon
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
+from tutela.db import Connected
 from tutela.errors import Denied, InvalidInput, Unreadable
 from tutela.policy.schema import Policy
 from tutela.subjects import service
@@ -36,7 +37,7 @@ __all__ = ["import_subjects", "read_for_purpose", "save_batches", "write_records
 
 def read_for_purpose(
     *,
-    session: Session,
+    session: Connected,
     keyring: Keyring,
     policy: Policy,
     actor: Actor,

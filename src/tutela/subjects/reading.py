@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from tutela.access.gate import Actor, Decision, SubjectFacts, authorize
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.crypto.keyring import Keyring
+from tutela.db import Connected
 from tutela.policy.schema import Policy
 from tutela.subjects import service
 
@@ -36,7 +35,7 @@ class Read:
 
 def audited_read(
     *,
-    session: Session,
+    session: Connected,
     keyring: Keyring,
     policy: Policy,
     actor: Actor,

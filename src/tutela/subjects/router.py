@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from tutela.clock import now
-from tutela.deps import KEYED, Call, Caller, answers, call, on_loop_if_embedded
+from tutela.deps import KEYED, Call, Caller, answers, call, on_loop_if_embedded, read_call
 from tutela.edges import StrictJsonRoute
 from tutela.errors import Conflict, InvalidInput
 from tutela.subjects import service
@@ -82,9 +82,9 @@ async def read_subject(
     """What the caller's roles may see of the subject for the declared purpose."""
 
     def read() -> Response:
-        with call(request, caller) as c:
+        with read_call(request, caller) as c:
             view = read_for_purpose(
-                session=c.session,
+                session=c.transaction,
                 keyring=c.keyring,
                 policy=c.ctx.policy,
                 actor=c.actor,

@@ -13,7 +13,7 @@ from tutela.access.gate import Limit
 from tutela.crypto.cipher import SubjectCipher
 from tutela.crypto.keyring import Keyring
 from tutela.crypto.models import DataKey
-from tutela.db import dates_as_text, utc_naive
+from tutela.db import Connected, dates_as_text, utc_naive
 from tutela.errors import InvalidInput, NotFound
 from tutela.jsonout import instant
 from tutela.policy.schema import Policy
@@ -171,14 +171,14 @@ class SubjectRef(NamedTuple):
     lifecycle: dict[str, date | None]
 
 
-def lookup(*, session: Session, external_id: str) -> SubjectRef | None:
+def lookup(*, session: Connected, external_id: str) -> SubjectRef | None:
     """A subject's id, kind, wrapped data key and lifecycle dates, in one light query: what
     every read needs first."""
     row = _LOOKUP.first(session.connection(), {"external_id": external_id})
     return SubjectRef(*row[:5], dict(zip(LIFECYCLE, row[5:], strict=True))) if row else None
 
 
-def limits_of(*, session: Session, subject_id: str) -> dict[str, tuple[Limit, ...]]:
+def limits_of(*, session: Connected, subject_id: str) -> dict[str, tuple[Limit, ...]]:
     """The limits on a subject's data, by category (or `EVERY_CATEGORY`)."""
     limits: dict[str, tuple[Limit, ...]] = {}
     for category, basis, grounds in _LIMITS.rows(session.connection(), {"subject_id": subject_id}):
@@ -285,7 +285,7 @@ def get(*, session: Session, external_id: str) -> Subject:
 
 def read(
     *,
-    session: Session,
+    session: Connected,
     cipher: SubjectCipher,
     policy: Policy,
     categories: Sequence[str],
