@@ -123,6 +123,7 @@ def timed_run(ctx) -> float:
         actor=Actor("bench", None),
         as_of=AS_OF,
         at=now(),
+        batch_size=ctx.settings.retention_batch,
     )
     elapsed = time.perf_counter() - started
     ctx.engine.dispose()

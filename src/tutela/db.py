@@ -203,6 +203,18 @@ class WriterLock:
 _writer_locks: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
+HAND_OVER_S = 0.005  # long enough for a writer woken by flock to run and take the lock
+
+
+def let_waiting_writers_pass(engine: Engine) -> None:
+    """A pause between two transactions of a bulk writer (a retention run, an import) on
+    SQLite. Releasing the writer lock wakes the writers waiting for it (audited reads among
+    them) but does not hand it over: a loop that takes it again at once can keep them
+    waiting batch after batch. PostgreSQL writers do not queue on one lock: no pause."""
+    if engine in _writer_locks:
+        time.sleep(HAND_OVER_S)
+
+
 def holds_writer_lock(engine: Engine) -> bool:
     """Whether this thread is inside a write transaction of `engine` (SQLite)."""
     lock = _writer_locks.get(engine)

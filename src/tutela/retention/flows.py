@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
 from tutela.crypto.keyring import Keyring
-from tutela.db import session_scope
+from tutela.db import let_waiting_writers_pass, session_scope
 from tutela.policy.schema import Policy
 from tutela.prepared import fetch_literal
 from tutela.retention import batches
@@ -152,6 +152,7 @@ def run(
                     report.subjects_removed += done.removed
                     report.receipts += done.receipt
         progress(size)
+        let_waiting_writers_pass(engine)
     return report
 
 

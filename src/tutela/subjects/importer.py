@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from tutela.consent.models import Suppression
 from tutela.consent.service import suppressed
 from tutela.crypto.keyring import Keyring
-from tutela.db import session_scope
+from tutela.db import let_waiting_writers_pass, session_scope
 from tutela.errors import InvalidInput, TutelaError
 from tutela.subjects.dates import check_record, record_problem
 from tutela.subjects.import_checks import first_problem, validate_item
@@ -270,6 +270,7 @@ def import_file(
             )
             report.add(piece)
             progress(piece.read)
+            let_waiting_writers_pass(engine)
     return report
 
 
