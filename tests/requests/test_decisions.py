@@ -337,9 +337,13 @@ def test_from_a_recorded_death_marketing_is_refused_whatever_the_directive(ana, 
     future = cli("requests", "death", "crm-42", "--on", "2099-01-01", "--proof", "C")
     assert future.exit_code == 1 and "future" in future.stderr
     assert cli("requests", "death", "crm-42", "--on", "2026-11-01", "--proof", "C4").exit_code == 0
+    again = cli("requests", "death", "crm-42", "--on", "2026-11-02", "--proof", "C5")
+    assert again.exit_code == 1 and "already recorded" in again.stderr
+    assert "2026-11-01" not in again.stderr  # the day of a death is not told in an error
     for purpose in ("newsletter", "relationship_management", "market_research", "profiling"):
         refused = cli("subjects", "show", "crm-42", "--as", "mia", "--purpose", purpose)
-        assert refused.exit_code == 1 and "died on 2026-11-01" in refused.stderr, purpose
+        assert refused.exit_code == 1 and "has died" in refused.stderr, purpose
+    assert "2026-11-01" not in cli("audit", "show", "--json").stdout  # nor kept in the trail
     assert cli("subjects", "show", "crm-42", "--purpose", "rights_requests").exit_code == 0
 
 

@@ -187,7 +187,8 @@ def _refused_purpose(
     died_on = facts.died_on
     closed = sorted(set(scopes) & policy.after_death_scopes)
     if died_on is not None and died_on <= at.date() and closed:
-        return f"the subject died on {died_on}: no {closed[0]} since, which covers '{purpose}'"
+        # Not the day itself: the reason goes to the trail, which outlives an erasure.
+        return f"the subject has died: no {closed[0]} since, which covers '{purpose}'"
     return None
 
 

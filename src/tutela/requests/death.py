@@ -46,7 +46,7 @@ def record_death(
         raise InvalidInput("name the proof that was checked", location="proof")
     subject = subjects.get(session=session, external_id=external_id)
     if subject.date_of_death is not None:
-        raise Conflict(f"a death was already recorded on {subject.date_of_death}")
+        raise Conflict("a death is already recorded for this person")  # not its day
     subject.date_of_death = died_on
     directive = session.get(PostMortemDirective, subject.id)
     audit.log(
