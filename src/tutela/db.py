@@ -295,15 +295,16 @@ def session_scope(engine: Engine, *, write: bool = True, commit: bool = True) ->
 
 
 class Connected(Protocol):
-    """What the read path asks of a transaction: its connection (for `Prepared` statements)
-    and its engine. A Session is one; `read_transaction` opens a lighter one."""
+    """What the read path and the trail's appends ask of a transaction: its connection (for
+    `Prepared` statements) and its engine. A Session is one; `read_transaction` and, on
+    PostgreSQL, `transaction_apart` give a lighter one."""
 
     def connection(self) -> Connection: ...
 
     def get_bind(self) -> Engine: ...
 
 
-class _ReadTransaction:
+class _OnConnection:
     """A transaction at the connection (`read_transaction`, `transaction_apart`)."""
 
     __slots__ = ("_connection",)
@@ -325,7 +326,7 @@ def read_transaction(engine: Engine) -> Iterator[Connected]:
     cost less than a session's opening and closing. Its audit event is written through
     `transaction_apart`, like any read's."""
     with engine.connect() as connection, connection.begin():
-        yield _ReadTransaction(connection)
+        yield _OnConnection(connection)
 
 
 @contextmanager
@@ -342,7 +343,7 @@ def transaction_apart(session: Connected) -> Iterator[Connected]:
     lock = _writer_locks.get(engine)
     if lock is None:  # PostgreSQL: a connection of its own, no ORM session needed
         with engine.begin() as connection:
-            yield _ReadTransaction(connection)
+            yield _OnConnection(connection)
         return
     if holds_writer_lock(engine):
         with session_scope(engine) as apart:
