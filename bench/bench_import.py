@@ -29,14 +29,33 @@ from pathlib import Path
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tutela.access.flows import add_principal
+from tutela.access.gate import Actor
 from tutela.bootstrap import initialise
 from tutela.clock import now
 from tutela.context import build_context
+from tutela.db import session_scope
 from tutela.settings import Settings
 from tutela.subjects.importer import import_file
 
 FIRST = ["Ana", "Louis", "Chloé", "Hugo", "Emma", "Jules", "Léa", "Noah", "Alice", "Tom"]
 LAST = ["Roy", "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Durand"]
+
+
+def application_key(ctx) -> str:
+    """A new API key of the `application` role, that the HTTP benchmarks read with."""
+    with session_scope(ctx.engine) as session:
+        _, key = add_principal(
+            session=session,
+            policy=ctx.policy,
+            actor=Actor.console(),
+            name="bench-app",
+            roles=["application"],
+            active_from=None,
+            active_until=None,
+            at=now(),
+        )
+    return key
 
 
 def make_records(count: int, seed: int = 1) -> list[dict]:

@@ -39,13 +39,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench_import import make_records
-from tutela.access.flows import add_principal
-from tutela.access.gate import Actor
+from bench_import import application_key, make_records
 from tutela.bootstrap import initialise
 from tutela.clock import now
 from tutela.context import build_context
-from tutela.db import session_scope
 from tutela.settings import Settings
 from tutela.subjects.importer import import_file
 
@@ -114,17 +111,7 @@ def prepare(engine: str, url: str, workdir: Path, readers: int, due: int) -> Sto
         engine=ctx.engine, keyring=ctx.open_keyring(), rules=ctx.rules, path=source, at=now()
     )
     source.unlink()
-    with session_scope(ctx.engine) as session:
-        _, key = add_principal(
-            session=session,
-            policy=ctx.policy,
-            actor=Actor.console(),
-            name="bench-app",
-            roles=["application"],
-            active_from=None,
-            active_until=None,
-            at=now(),
-        )
+    key = application_key(ctx)
     ctx.engine.dispose()
     return Store(engine, url, env, key)
 

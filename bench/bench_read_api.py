@@ -33,14 +33,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench_import import make_records
-from tutela.access.flows import add_principal
-from tutela.access.gate import Actor
+from bench_import import application_key, make_records
 from tutela.bootstrap import initialise
 from tutela.clock import now
 from tutela.context import build_context
 from tutela.crypto.master_key import read_key_file
-from tutela.db import session_scope
 from tutela.settings import Settings
 from tutela.subjects.importer import import_file
 
@@ -69,17 +66,7 @@ def prepare(workdir: Path, url: str, subjects: int) -> tuple[str, str]:
     import_file(
         engine=ctx.engine, keyring=ctx.open_keyring(), rules=ctx.rules, path=source, at=now()
     )
-    with session_scope(ctx.engine) as session:
-        _, key = add_principal(
-            session=session,
-            policy=ctx.policy,
-            actor=Actor.console(),
-            name="bench-app",
-            roles=["application"],
-            active_from=None,
-            active_until=None,
-            at=now(),
-        )
+    key = application_key(ctx)
     ctx.engine.dispose()
     return key, read_key_file(workdir / "tutela.key").active.to_text()
 

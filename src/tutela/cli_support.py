@@ -125,8 +125,16 @@ def print_json(data: Any) -> None:
 @contextmanager
 def progress_bar(description: str, total: int | None, *, enabled: bool) -> Iterator[Any]:
     """A Rich progress bar on a terminal (stderr); a silent counter otherwise."""
+    with progress_bars(description, total=total, enabled=enabled) as (advance,):
+        yield advance
+
+
+@contextmanager
+def progress_bars(*descriptions: str, total: int | None, enabled: bool) -> Iterator[tuple]:
+    """One Rich progress bar per description on a terminal (stderr), each shown once it
+    first moves; silent counters otherwise."""
     if not enabled or not sys.stderr.isatty():
-        yield lambda _n: None
+        yield tuple((lambda _n: None) for _ in descriptions)
         return
     with Progress(
         TextColumn("{task.description}"),
@@ -136,5 +144,14 @@ def progress_bar(description: str, total: int | None, *, enabled: bool) -> Itera
         console=err_console,
         transient=False,
     ) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+        tasks: dict[str, Any] = {}
+
+        def bar(name: str) -> Any:
+            def advance(n: int) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=total)
+                progress.advance(tasks[name], n)
+
+            return advance
+
+        yield tuple(bar(name) for name in descriptions)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tutela.access.gate import Actor
@@ -21,11 +18,11 @@ from tutela.cli_support import (
     JsonOption,
     acting_as,
     console,
-    err_console,
     load_context,
     moment,
     print_json,
     progress_bar,
+    progress_bars,
 )
 from tutela.db import session_scope
 from tutela.subjects import service
@@ -55,34 +52,6 @@ def _count_lines(path: Path) -> int | None:
         return None
 
 
-@contextmanager
-def _import_bars(total: int | None, *, enabled: bool) -> Iterator[tuple[Any, Any]]:
-    """Two progress bars on a terminal (stderr), each shown once it moves: the whole file
-    checked before anything is written, then the records imported."""
-    if not enabled or not sys.stderr.isatty():
-        yield (lambda _n: None), (lambda _n: None)
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-    ) as progress:
-        tasks: dict[str, Any] = {}
-
-        def bar(name: str):
-            def advance(n: int) -> None:
-                if name not in tasks:
-                    tasks[name] = progress.add_task(name, total=total)
-                progress.advance(tasks[name], n)
-
-            return advance
-
-        yield bar("checking"), bar("importing")
-
-
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="JSON Lines (.jsonl) or CSV (.csv) file.")],
@@ -103,7 +72,9 @@ def import_(
         raise typer.BadParameter(f"no file at {file}", param_hint="FILE")
     with load_context(db) as ctx:
         keyring = ctx.open_keyring()
-        bars = _import_bars(_count_lines(file), enabled=not json_output)
+        bars = progress_bars(  # the file checked whole before anything is written, then written
+            "checking", "importing", total=_count_lines(file), enabled=not json_output
+        )
         with bars as (checking, advance):
             report = import_subjects(
                 engine=ctx.engine,

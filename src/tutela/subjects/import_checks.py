@@ -22,7 +22,7 @@ from tutela.subjects.models import Subject
 from tutela.subjects.validation import RecordRules, ValidRecord, validate_record
 from tutela.subjects.writer import LIFECYCLE, kind_change_problem
 
-__all__ = ["Checked", "check_chunk", "first_problem", "validate_item"]
+__all__ = ["Checked", "check_chunk", "first_problem", "valid_records", "validate_item"]
 
 
 @dataclass(slots=True)
@@ -40,15 +40,24 @@ def validate_item(item: Item, rules: RecordRules) -> ValidRecord:
     return validate_record(item, rules)
 
 
-def check_chunk(chunk: list[tuple[int, Item]], rules: RecordRules, at: datetime) -> Checked:
-    checked = Checked([], [])
+def valid_records(
+    chunk: list[tuple[int, Item]], rules: RecordRules, at: datetime, errors: list[LineError]
+) -> Iterator[tuple[int, ValidRecord]]:
+    """Each record of the chunk valid against the policy, its own dates checked as of the
+    import; the errors of the others go to `errors`."""
     for number, item in chunk:
         try:
             record = validate_item(item, rules)
-            check_record(record, at)  # its own dates, as of the import
+            check_record(record, at)
         except InvalidInput as exc:
-            checked.errors.append(LineError(number, exc.location, exc.message))
+            errors.append(LineError(number, exc.location, exc.message))
             continue
+        yield number, record
+
+
+def check_chunk(chunk: list[tuple[int, Item]], rules: RecordRules, at: datetime) -> Checked:
+    checked = Checked([], [])
+    for number, record in valid_records(chunk, rules, at, checked.errors):
         checked.valid.append((number, record.external_id, record.kind, record.lifecycle))
     return checked
 

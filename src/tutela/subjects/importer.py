@@ -33,9 +33,9 @@ from tutela.consent.models import Suppression
 from tutela.consent.service import suppressed
 from tutela.crypto.keyring import Keyring
 from tutela.db import let_waiting_writers_pass, session_scope
-from tutela.errors import InvalidInput, TutelaError
-from tutela.subjects.dates import check_record, record_problem
-from tutela.subjects.import_checks import first_problem, validate_item
+from tutela.errors import TutelaError
+from tutela.subjects.dates import record_problem
+from tutela.subjects.import_checks import first_problem, valid_records, validate_item
 from tutela.subjects.import_files import (
     CHUNK,
     Format,
@@ -158,13 +158,7 @@ def prepare_chunk(
 ) -> Prepared:
     prepared = Prepared([], [], [], Rows())
     records = []
-    for number, item in chunk:
-        try:
-            record = validate_item(item, rules)
-            check_record(record, at)  # its own dates, as of the import
-        except InvalidInput as exc:
-            prepared.errors.append(LineError(number, exc.location, exc.message))
-            continue
+    for number, record in valid_records(chunk, rules, at, prepared.errors):
         prepared.lines.append(number)
         prepared.external_ids.append(record.external_id)
         records.append(record)
