@@ -224,6 +224,23 @@ def new_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
+@pytest.fixture
+def key_for(env):
+    """`key_for(name, roles)`: a new principal holding `roles`, and its API key."""
+    from tutela.access.service import create_principal, issue_key
+    from tutela.clock import now
+    from tutela.db import session_scope
+
+    def make(name: str, roles: list[str]) -> str:
+        with session_scope(env.ctx.engine) as session:
+            principal = create_principal(
+                session=session, policy=env.ctx.policy, name=name, roles=roles, at=now()
+            )
+            return issue_key(session=session, principal=principal, at=now())
+
+    return make
+
+
 class Inbox:
     """A real SMTP server on loopback (aiosmtpd) collecting what Tutela sends."""
 

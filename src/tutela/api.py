@@ -22,6 +22,7 @@ from tutela.context import Context
 from tutela.db import describe_error
 from tutela.edges import Edges
 from tutela.errors import InvalidInput, TutelaError
+from tutela.register.router import router as register_router
 from tutela.requests.opengdpr import router as opengdpr_router
 from tutela.requests.router import router as requests_router
 from tutela.subjects.router import router as subjects_router
@@ -128,6 +129,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(access_router)
     app.include_router(requests_router)
     app.include_router(opengdpr_router)
+    app.include_router(register_router)
     return app
 
 

@@ -29,6 +29,7 @@ from tutela.db import describe_error
 from tutela.errors import TutelaError, Unreadable
 from tutela.outbox.cli import app as outbox_app
 from tutela.policy.cli import app as policy_app
+from tutela.register.cli import app as register_app
 from tutela.requests.cli import app as requests_app
 from tutela.retention.cli import app as retention_app
 from tutela.retention.cli import holds_app
@@ -47,6 +48,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(policy_app, name="policy")
+app.add_typer(register_app, name="register")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(principals_app, name="principals")

@@ -11,10 +11,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tutela.access.service import create_principal, issue_key
 from tutela.api import create_app
 from tutela.audit import service as audit_service
-from tutela.clock import now
 from tutela.db import session_scope
 from tutela.subjects import flows as subject_flows
 from tutela.subjects import reading as subject_reading
@@ -25,14 +23,6 @@ def client(env):
     with TestClient(create_app(env.ctx)) as test_client:
         test_client.headers["Authorization"] = f"Bearer {env.admin_key}"
         yield test_client
-
-
-def key_for(env, name, roles):
-    with session_scope(env.ctx.engine) as session:
-        principal = create_principal(
-            session=session, policy=env.ctx.policy, name=name, roles=roles, at=now()
-        )
-        return issue_key(session=session, principal=principal, at=now())
 
 
 def test_health_and_docs_need_no_key(env):
@@ -88,9 +78,9 @@ def test_create_read_update_list(client, example):
     assert "ana@example.org" not in json.dumps(page)
 
 
-def test_reads_are_bounded_by_purpose_and_role(env, client, example):
+def test_reads_are_bounded_by_purpose_and_role(env, client, example, key_for):
     client.post("/subjects", json=example)
-    marketing = {"Authorization": f"Bearer {key_for(env, 'mia', ['marketing'])}"}
+    marketing = {"Authorization": f"Bearer {key_for('mia', ['marketing'])}"}
     # Profiling rests on consent, which Ana gave: identification and enriched data, no logs.
     view = client.get("/subjects/crm-42", params={"purpose": "profiling"}, headers=marketing)
     assert view.status_code == 200
@@ -125,7 +115,7 @@ def test_reads_are_bounded_by_purpose_and_role(env, client, example):
     assert denied.status_code == 403 and "no role of 'mia'" in denied.json()["detail"]
 
     # Support is for clients only; Ana is a prospect.
-    support = {"Authorization": f"Bearer {key_for(env, 'cy', ['customer_relations'])}"}
+    support = {"Authorization": f"Bearer {key_for('cy', ['customer_relations'])}"}
     denied = client.get("/subjects/crm-42", params={"purpose": "support"}, headers=support)
     assert denied.status_code == 404
     with session_scope(env.ctx.engine) as session:
@@ -219,8 +209,8 @@ def test_no_malformed_body_gives_a_server_error(client, example, body, mutate):
     )
 
 
-def test_a_write_beyond_the_roles_is_refused_whole_and_audited(env, client, example):
-    app_key = key_for(env, "crm-app", ["application"])
+def test_a_write_beyond_the_roles_is_refused_whole_and_audited(env, client, example, key_for):
+    app_key = key_for("crm-app", ["application"])
     refused = client.post("/subjects", json=example, headers={"Authorization": f"Bearer {app_key}"})
     assert refused.status_code == 403
     assert "banking" in refused.json()["detail"] and "enriched" in refused.json()["detail"]
@@ -268,7 +258,7 @@ def test_a_read_waiting_for_the_writer_lock_does_not_stall_the_server(env, clien
 
 
 def test_a_read_gathers_its_facts_once_decides_once_and_records_one_event(
-    env, client, example, monkeypatch
+    env, client, example, monkeypatch, key_for
 ):
     """No second lookup and no retry: what is decided is recorded, then decrypted; a change
     committed after the decision applies from the next read."""
@@ -289,7 +279,7 @@ def test_a_read_gathers_its_facts_once_decides_once_and_records_one_event(
     spy(subject_reading, "authorize", "decide")
     spy(audit_service, "record", "record")
     spy(subject_reading.service, "read", "decrypt")
-    sales = {"Authorization": f"Bearer {key_for(env, 'sam', ['sales'])}"}
+    sales = {"Authorization": f"Bearer {key_for('sam', ['sales'])}"}
     read = client.get("/subjects/crm-42", params={"purpose": "contact_assistance"}, headers=sales)
     assert read.status_code == 200
     assert steps == ["lookup", "facts", "decide", "record", "decrypt"]

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from tutela.cli_support import JsonOption, console, print_json
-from tutela.policy import load_policy, parse_policy, policy_digest
+from tutela.policy import lint, load_policy, parse_policy, policy_digest
 from tutela.policy.loader import PolicyError
 from tutela.settings import get_settings
 
@@ -19,18 +19,34 @@ app = typer.Typer(help="Check and show the data protection policy.", no_args_is_
 @app.command()
 def check(
     file: Annotated[Path, typer.Argument(help="Policy YAML file to validate.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Validate a policy file; exit 1 naming each bad key path."""
+    """Validate a policy file: every error at once, each with its key path (exit 1), then
+    the warnings where it looks legal but is wrong."""
     try:
         text = file.read_text("utf-8")
     except OSError as exc:
         raise PolicyError(str(file), [f"cannot read the file ({exc.strerror})"]) from None
     policy = parse_policy(text, source=str(file))
+    found = lint.warnings(policy)
     if json_output:
-        print_json({"valid": True, "version": policy.version, "digest": policy_digest(policy)})
+        print_json(
+            {
+                "valid": True,
+                "version": policy.version,
+                "digest": policy_digest(policy),
+                "warnings": [{"path": w.path, "message": w.message} for w in found],
+            }
+        )
     else:
         console.print(f"[green]valid[/green] {file} (version {policy.version})")
+        for warning in found:
+            console.print(f"[yellow]warning[/yellow] {warning}", soft_wrap=True)
+        if found:
+            console.print(f"{len(found)} warning(s)")
+    if strict and found:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -52,7 +52,7 @@ def parse_policy(text: str, *, source: str = "<text>") -> Policy:
         for err in exc.errors():
             cause = err.get("ctx", {}).get("error")
             if isinstance(cause, PolicyReferenceError):
-                problems.append(f"{cause.path}: {cause.message}")
+                problems += [f"{path}: {message}" for path, message in cause.problems]
             else:
                 problems.append(f"{_key_path(err['loc'])}: {err['msg']}")
         raise PolicyError(source, problems) from None

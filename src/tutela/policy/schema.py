@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from tutela.policy.sections import (
     AccessReview,
@@ -22,6 +22,7 @@ from tutela.policy.sections import (
     Category,
     Contact,
     Controller,
+    Dpia,
     Form,
     ObjectionScope,
     Purpose,
@@ -34,7 +35,9 @@ from tutela.policy.sections import (
     Subprocessor,
 )
 
-__all__ = ["Policy", "PolicyReferenceError"]
+__all__ = ["BASE_LANGUAGE", "Policy", "PolicyReferenceError"]
+
+BASE_LANGUAGE = "en"  # the language of the policy's own texts
 
 
 class Policy(BaseModel):
@@ -57,7 +60,18 @@ class Policy(BaseModel):
     subprocessors: list[Subprocessor] = []
     retention: list[RetentionRule] = []
     security_measures: list[SecurityMeasure] = []
+    impact_assessments: list[Dpia] = []
     assumptions: list[Assumption] = []
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]] = Field(
+        ["en"],
+        description="The languages of notices and registers; the texts above are in English, "
+        "the first; `translations` gives the others.",
+    )
+    translations: dict[str, dict[str, str]] = Field(
+        {},
+        description="By language, each text people read, keyed by its path "
+        "(`purposes.newsletter.name`); `policy check` reports the missing ones.",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
@@ -66,13 +80,19 @@ class Policy(BaseModel):
 
     # Lookups -------------------------------------------------------------------------------
 
+    def text(self, lang: str, key: str, english: str) -> str:
+        """A text people read, in `lang`: its translation, or the English text without one."""
+        if lang == BASE_LANGUAGE:
+            return english
+        return self.translations.get(lang, {}).get(key, english)
+
     @cached_property
     def _by_id(self) -> dict[str, dict[str, Any]]:
         """Each section by id: the gate looks these up on every request."""
         sections = ("categories", "purposes", "sources", "forms", "recipients", "subject_kinds")
         return {
             section: {item.id: item for item in getattr(self, section)}
-            for section in (*sections, "objections")
+            for section in (*sections, "objections", "impact_assessments")
         }
 
     def category(self, category_id: str) -> Category | None:
@@ -92,6 +112,9 @@ class Policy(BaseModel):
 
     def subject_kind(self, kind_id: str) -> SubjectKind | None:
         return self._by_id["subject_kinds"].get(kind_id)
+
+    def impact_assessment(self, dpia_id: str) -> Dpia | None:
+        return self._by_id["impact_assessments"].get(dpia_id)
 
     def objection(self, scope_id: str) -> ObjectionScope | None:
         return self._by_id["objections"].get(scope_id)
@@ -143,6 +166,12 @@ class Policy(BaseModel):
             for purpose in self.purposes
             if reach.get(purpose.id)
             for kind in purpose.subject_kinds
+        )
+
+    def is_staff(self, roles: Sequence[str] | None) -> bool:
+        """Whether the roles make their holder staff: one of them is an internal recipient."""
+        return roles is None or any(
+            (r := self.recipient(role)) is not None and r.kind == "internal" for role in roles
         )
 
     def has_oversight(self, roles: Sequence[str] | None) -> bool:
@@ -214,15 +243,16 @@ class Policy(BaseModel):
 
 
 class PolicyReferenceError(ValueError):
-    """A key names something the policy does not declare; `path` is where."""
+    """Keys that name something the policy does not declare: each problem is (path, message),
+    all of them found at once."""
 
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}")
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {message}" for path, message in problems))
 
 
 def _check_references(policy: Policy) -> None:
+    problems: list[tuple[str, str]] = []
     kinds = {k.id for k in policy.subject_kinds}
     categories = {c.id: c for c in policy.categories}
     purposes = {p.id for p in policy.purposes}
@@ -230,11 +260,12 @@ def _check_references(policy: Policy) -> None:
     forms = {f.id for f in policy.forms}
     scopes = {o.id for o in policy.objections}
     assumptions = {a.id for a in policy.assumptions}
+    assessments = {a.id for a in policy.impact_assessments}
 
     def expect(value: str, known: set[str] | dict, path: str, what: str) -> None:
         if value not in known:
-            raise PolicyReferenceError(
-                path, f"unknown {what} '{value}'; expected one of: {', '.join(sorted(known))}"
+            problems.append(
+                (path, f"unknown {what} '{value}'; expected one of: {', '.join(sorted(known))}")
             )
 
     for section, items in (
@@ -247,12 +278,13 @@ def _check_references(policy: Policy) -> None:
         ("subprocessors", policy.subprocessors),
         ("retention", policy.retention),
         ("objections", policy.objections),
+        ("impact_assessments", policy.impact_assessments),
         ("assumptions", policy.assumptions),
     ):
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.id in seen:
-                raise PolicyReferenceError(f"{section}[{i}].id", f"duplicate id '{item.id}'")
+                problems.append((f"{section}[{i}].id", f"duplicate id '{item.id}'"))
             seen.add(item.id)
 
     rights = policy.rights_requests
@@ -267,15 +299,20 @@ def _check_references(policy: Policy) -> None:
     for i, category in enumerate(policy.categories):
         names = [f.id for f in category.fields]
         if len(names) != len(set(names)):
-            raise PolicyReferenceError(f"categories[{i}].fields", "duplicate field id")
+            problems.append((f"categories[{i}].fields", "duplicate field id"))
     for i, source in enumerate(policy.sources):
         if source.form is not None:
             expect(source.form, forms, f"sources[{i}].form", "form")
+    for i, source in enumerate(policy.sources):
+        for j, c in enumerate(source.categories):
+            expect(c, categories, f"sources[{i}].categories[{j}]", "category")
+    if policy.languages[:1] != [BASE_LANGUAGE]:
+        problems.append(("languages", f"must start with '{BASE_LANGUAGE}'"))
     for i, form in enumerate(policy.forms):
         for j, ff in enumerate(form.fields):
             path = f"forms[{i}].fields[{j}].field"
             expect(ff.category, categories, path, "category")
-            if categories[ff.category].field(ff.name) is None:
+            if ff.category in categories and categories[ff.category].field(ff.name) is None:
                 known = {f.id for f in categories[ff.category].fields}
                 expect(ff.name, known, path, f"field of category '{ff.category}'")
     for i, purpose in enumerate(policy.purposes):
@@ -285,6 +322,8 @@ def _check_references(policy: Policy) -> None:
             expect(k, kinds, f"purposes[{i}].subject_kinds[{j}]", "subject kind")
         for j, s in enumerate(purpose.objection_scopes):
             expect(s, scopes, f"purposes[{i}].objection_scopes[{j}]", "objection scope")
+        if purpose.dpia is not None:
+            expect(purpose.dpia, assessments, f"purposes[{i}].dpia", "impact assessment")
     for i, recipient in enumerate(policy.recipients):
         for g, grant in enumerate(recipient.grants):
             for j, p in enumerate(grant.purposes):
@@ -303,3 +342,5 @@ def _check_references(policy: Policy) -> None:
             expect(k, kinds, f"retention[{i}].subject_kinds[{j}]", "subject kind")
         if rule.assumption is not None:
             expect(rule.assumption, assumptions, f"retention[{i}].assumption", "assumption")
+    if problems:
+        raise PolicyReferenceError(problems)

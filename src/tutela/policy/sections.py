@@ -6,6 +6,7 @@ the file (a purpose's categories...) is checked by `schema.Policy`.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -19,6 +20,7 @@ __all__ = [
     "Contact",
     "Controller",
     "DataField",
+    "Dpia",
     "ErasureGround",
     "Form",
     "FormField",
@@ -87,6 +89,11 @@ class Controller(_Strict):
     email: str
     websites: list[str] = []
     country: str
+    representative: Contact | None = Field(
+        None,
+        description="The representative in the Union (Art. 27), for a controller established "
+        "outside it; none otherwise.",
+    )
     default_calling_code: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}$")] = Field(
         description="Calling code given to national phone numbers (leading 0) before indexing."
     )
@@ -168,6 +175,12 @@ class SubjectKind(_Strict):
         description="An erased person of this kind is put on the suppression list, so that "
         "purchased or researched data does not bring them back (§5.3).",
     )
+    told_when: str | None = Field(
+        None,
+        description="When a person of this kind whose data was not collected from them is "
+        "told of the processing (Art. 14(3)).",
+    )
+    dpv: str | None = None
 
 
 class DataField(_Strict):
@@ -191,6 +204,9 @@ class Category(_Strict):
         "time-stamped records of their own.",
     )
     enriched: bool = Field(False, description="Derived by the company (§18), not collected.")
+    sensitive: bool = Field(
+        False, description="Special categories (Art. 9) or offences and convictions (Art. 10)."
+    )
     dpv: str | None = None
     fides: str | None = None
 
@@ -206,6 +222,9 @@ class Source(_Strict):
         description="Whether data from this source is, by default, given by the person themselves."
     )
     form: Identifier | None = Field(None, description="The collection form behind this source.")
+    categories: list[Identifier] = Field(
+        [], description="The categories of data that come from this source (Art. 14(1)(d))."
+    )
 
 
 class FormField(_Strict):
@@ -234,11 +253,40 @@ class Form(_Strict):
         return [f for f in self.fields if f.mandatory]
 
 
+class Dpia(_Strict):
+    """Whether processing needs a data protection impact assessment (Art. 35), and why:
+    purposes name the assessment that concerns them."""
+
+    id: Identifier
+    required: bool
+    reason: str
+    reference: str | None = Field(None, description="The assessment's reference, once done.")
+
+
 class Purpose(_Strict):
     id: Identifier
     name: str
     description: str = ""
+    sub_purposes: list[str] = []
     legal_basis: LegalBasis
+    legitimate_interest: str | None = Field(
+        None, description="The legitimate interest pursued (Art. 13(1)(d)), for that basis."
+    )
+    balancing_test: str | None = Field(
+        None, description="The reference of the balancing test behind a legitimate interest."
+    )
+    withdrawal: str | None = Field(
+        None, description="How a person withdraws their consent, for that basis (Art. 7(3))."
+    )
+    profiling: bool = Field(False, description="The processing profiles people (§15).")
+    automated_decision: bool = Field(
+        False,
+        description="Decisions with legal or similarly significant effects are taken by "
+        "automated means alone (Art. 22).",
+    )
+    dpia: Identifier | None = Field(
+        None, description="The impact assessment (`impact_assessments`) of this processing."
+    )
     categories: list[Identifier] = Field(min_length=1)
     subject_kinds: list[Identifier] = Field(min_length=1)
     archive: bool = Field(
@@ -290,6 +338,13 @@ class Subprocessor(_Strict):
     categories: list[Identifier] = []
     purposes: list[Identifier] = []
     guarantees: str = ""
+    contract_reference: str | None = Field(None, description="The Art. 28 contract's reference.")
+    contract_date: date | None = Field(None, description="The day that contract was signed.")
+    last_audit: date | None = Field(None, description="The day the processor was last audited.")
+    outside_eea: bool = Field(False, description="Data goes to a country outside the EEA.")
+    transfer_safeguard: str | None = Field(
+        None, description="The Art. 46 safeguard of such a transfer (standard clauses...)."
+    )
 
 
 class RetentionRule(_Strict):

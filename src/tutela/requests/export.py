@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from tutela import jsonout
+from tutela.documents import csv_cell, pdf, templates
 from tutela.errors import InvalidInput
 from tutela.policy.schema import Policy
 from tutela.requests.models import RightsRequest
@@ -30,12 +28,8 @@ MEDIA = {
     "html": "text/html",
     "pdf": "application/pdf",
 }
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
 
-_templates = Environment(
-    loader=PackageLoader("tutela.requests", "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+_templates = templates("tutela.requests")
 
 
 def check_format(fmt: str, allowed: tuple[str, ...]) -> None:
@@ -69,13 +63,7 @@ def render(
     )
     if fmt == "html":
         return page
-    return _pdf(page)
-
-
-def _cell(value: object) -> str:
-    """A CSV cell no spreadsheet runs as a formula: such text is quoted as text."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return pdf(page)
 
 
 def _csv(copy: dict[str, Any]) -> str:
@@ -86,18 +74,8 @@ def _csv(copy: dict[str, Any]) -> str:
     for category, values in copy.get("personal_data", {}).items():
         items = values.items() if isinstance(values, dict) else enumerate(values)
         for field, value in items:
-            writer.writerow([category, field, _cell(value)])
+            writer.writerow([category, field, csv_cell(value)])
     return out.getvalue()
-
-
-def _pdf(page: str) -> bytes:
-    """The page as PDF; nothing it could name is fetched from anywhere."""
-    from weasyprint import HTML  # loads Pango: only when a PDF is asked for
-
-    def nothing(url: str, *args, **kwargs):
-        raise ValueError(f"no resource is fetched for a letter ({url.split(':', 1)[0]})")
-
-    return HTML(string=page, url_fetcher=nothing).write_pdf()
 
 
 def write_private(path: Path, content: str | bytes) -> None:

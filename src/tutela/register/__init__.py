@@ -1,0 +1,1 @@
+"""Accountability documents derived from the policy: the Art. 30 register."""
