@@ -38,6 +38,7 @@ bench: $(STAMP) ## Benchmarks with their baselines measured in the same run (not
 	$(BIN)/python bench/bench_retention_pg.py
 	$(BIN)/python bench/bench_requests.py
 	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_policy_impact.py
 	cd bench && ../$(BIN)/python bench_read_api.py
 
 clean:

@@ -22,6 +22,7 @@ from tutela.context import Context
 from tutela.db import describe_error
 from tutela.edges import Edges
 from tutela.errors import InvalidInput, TutelaError
+from tutela.register.router import public_router as notices_router
 from tutela.register.router import router as register_router
 from tutela.requests.opengdpr import router as opengdpr_router
 from tutela.requests.router import router as requests_router
@@ -47,7 +48,9 @@ Authenticate with `Authorization: Bearer <API key>`.
 
 def _error(request: Request, exc: TutelaError) -> JSONResponse:
     if isinstance(exc, InvalidInput):
-        loc = ["body", *exc.location.split(".")] if exc.location else ["body"]
+        loc = exc.location.split(".") if exc.location else []
+        if loc[:1] not in (["query"], ["path"]):  # where else input comes from: the body
+            loc = ["body", *loc]
         body = {"detail": [{"loc": loc, "msg": exc.message, "type": "policy"}]}
     else:
         body = {"detail": str(exc)}
@@ -130,6 +133,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(requests_router)
     app.include_router(opengdpr_router)
     app.include_router(register_router)
+    app.include_router(notices_router)
     return app
 
 

@@ -19,6 +19,8 @@ from tutela.crypto.master_key import create_key_file
 from tutela.crypto.signing import create_test_pair
 from tutela.db import session_scope
 from tutela.migrations import upgrade
+from tutela.policy import policy_text
+from tutela.register.flows import record_first
 from tutela.settings import Settings
 
 __all__ = ["ADMIN", "InitReport", "initialise"]
@@ -70,6 +72,13 @@ def initialise(ctx: Context) -> InitReport:
     with session_scope(ctx.engine) as session:
         keyring_created = initialise_keyring(session, keyset)
         ensure_head(session)
+        record_first(
+            session=session,
+            policy=ctx.policy,
+            text=policy_text(settings.policy_file),
+            actor=Actor.console(),
+            at=now(),
+        )
         legacy = key_legacy_trail(session, ctx.policy, keyset, actor=Actor.console().name)
         admin_key = None
         if session.scalar(select(Principal.id).where(Principal.name == ADMIN)) is None:
@@ -83,4 +92,5 @@ def initialise(ctx: Context) -> InitReport:
                 active_until=None,
                 at=now(),
             )
+    ctx.follow_policy(now=True)
     return InitReport(key_file_created, keyring_created, admin_key, pair_created, legacy)

@@ -30,6 +30,8 @@ from tutela.errors import TutelaError, Unreadable
 from tutela.outbox.cli import app as outbox_app
 from tutela.policy.cli import app as policy_app
 from tutela.register.cli import app as register_app
+from tutela.register.cli import notice, subprocessors_app
+from tutela.register.policy_cli import activate, diff, history, impact, notices
 from tutela.requests.cli import app as requests_app
 from tutela.retention.cli import app as retention_app
 from tutela.retention.cli import holds_app
@@ -48,7 +50,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(policy_app, name="policy")
+for command in (activate, history, diff, impact, notices):
+    policy_app.command()(command)
 app.add_typer(register_app, name="register")
+app.add_typer(subprocessors_app, name="subprocessors")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(principals_app, name="principals")
@@ -62,6 +67,7 @@ app.add_typer(requests_app, name="requests")
 app.add_typer(outbox_app, name="outbox")
 app.command("stats")(retention_stats)
 app.command()(demo)
+app.command()(notice)
 
 
 @app.command()

@@ -1,10 +1,13 @@
 """The running configuration: settings, database engine, validated policy and keys.
 
-Built once per process by the CLI or the API and passed down; nothing reads globals.
+Built once per process by the CLI or the API and passed down; nothing reads globals. The
+policy in force is the store's latest activated version (the policy file until the store
+holds one); a running process follows an activation within `POLICY_CHECK_S`.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -15,22 +18,51 @@ from tutela.crypto.keyring import Keyring, open_keyring
 from tutela.crypto.master_key import KeySet, MasterKey, load_keyset
 from tutela.crypto.signing import Signer
 from tutela.db import make_engine, session_scope
-from tutela.policy import Policy, load_policy
+from tutela.policy import Policy, load_policy, parse_policy
+from tutela.register.versions import latest_seq
 from tutela.settings import Settings
 from tutela.subjects.validation import RecordRules
 
-__all__ = ["Context", "build_context"]
+__all__ = ["POLICY_CHECK_S", "Context", "build_context"]
+
+POLICY_CHECK_S = 2.0  # how often a process looks for a newly activated policy version
 
 
 @dataclass
 class Context:
     settings: Settings
     engine: Engine
-    policy: Policy
-    rules: RecordRules
+    _policy: Policy
+    _rules: RecordRules
+    _policy_seq: int | None = field(default=None, repr=False)
+    _policy_checked: float = field(default=float("-inf"), repr=False)
     _keyring: Keyring | None = field(default=None, repr=False)
     _signer: Signer | None = field(default=None, repr=False)
     _chain_master: MasterKey | None = field(default=None, repr=False)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force: the store's latest version, looked for every few seconds."""
+        self.follow_policy()
+        return self._policy
+
+    @property
+    def rules(self) -> RecordRules:
+        self.follow_policy()
+        return self._rules
+
+    def follow_policy(self, *, now: bool = False) -> None:
+        """Take up a version activated since the last look (`now`: look at once)."""
+        moment = time.monotonic()
+        if not now and moment - self._policy_checked < POLICY_CHECK_S:
+            return
+        self._policy_checked = moment
+        found = latest_seq(self.engine)
+        if found is None or found[0] == self._policy_seq:
+            return
+        seq, text = found
+        policy = parse_policy(text, source=f"stored policy version {seq}")
+        self._policy, self._rules, self._policy_seq = policy, RecordRules(policy), seq
 
     def keyset(self) -> KeySet:
         """The master keys, read again from the key file (or the variable) at each call."""

@@ -6,6 +6,7 @@ from tutela.consent.models import Consent, Objection, Suppression
 from tutela.crypto.models import DataKey, MasterKeyRecord, WrappedKey
 from tutela.db import Base
 from tutela.outbox.models import OutboxMessage
+from tutela.register.models import PolicyNotice, PolicyVersion
 from tutela.requests.models import PostMortemDirective, RightsRequest
 from tutela.requests.verification import Verification
 from tutela.retention.models import AnonymisedCount, LegalHold
@@ -38,6 +39,8 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PersonalValue",
+    "PolicyNotice",
+    "PolicyVersion",
     "PostMortemDirective",
     "Principal",
     "RightsRequest",

@@ -30,6 +30,7 @@ from tutela.clock import now
 from tutela.context import Context
 from tutela.db import session_scope
 from tutela.outbox.service import deliver_due
+from tutela.register import notify
 from tutela.requests import intake
 from tutela.retention import flows
 
@@ -157,6 +158,12 @@ def sweep_once(ctx: Context, at: datetime | None = None) -> dict | None:
 
 
 def deliver_once(ctx: Context, at: datetime | None = None) -> dict[str, int]:
+    """Queue what a new purpose owes the people it concerns, then deliver the outbox."""
+    informed = notify.send_due(
+        engine=ctx.engine, keyring=ctx.open_keyring(), policy=ctx.policy, at=at or now()
+    )
+    if informed:
+        logger.info("policy notices: %d people told of a new purpose", informed)
     counts = deliver_due(ctx, at=at or now())
     if any(counts.values()):
         logger.info("outbox: %(sent)d sent, %(retry)d to retry, %(failed)d failed", counts)

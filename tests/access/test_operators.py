@@ -69,13 +69,14 @@ def test_a_departed_or_not_yet_arrived_administrator_does_not_count(env, cli):
     assert cli("principals", "deactivate", "admin", "--as-of", later).exit_code == 0
 
 
-def test_the_administrator_role_is_the_one_the_policy_names(env, cli, tmp_path, monkeypatch):
+def test_the_administrator_role_is_the_one_the_policy_names(env, cli, tmp_path):
     policy = yaml.safe_load(BUNDLED.read_text())
     for recipient in policy["recipients"]:
         recipient["administrator"] = recipient["id"] == "administration"
+    policy["version"] = "2026.12.2"
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(policy, allow_unicode=True))
-    monkeypatch.setenv("TUTELA_POLICY_FILE", str(path))
+    assert cli("policy", "activate", str(path)).exit_code == 0
     add(cli, "ana", "administration")
     refused = cli("principals", "deactivate", "ana")
     assert refused.exit_code == 1 and "'administration'" in refused.stderr

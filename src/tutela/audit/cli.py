@@ -25,6 +25,7 @@ from tutela.cli_support import (
 )
 from tutela.clock import as_of_datetime, now
 from tutela.db import session_scope
+from tutela.register import versions
 from tutela.subjects import service as subjects
 from tutela.subjects.listing import external_ids
 
@@ -111,10 +112,17 @@ def show(
         str | None, typer.Option(help="Only events from this day (YYYY-MM-DD).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+    policy_text: Annotated[
+        bool,
+        typer.Option(
+            "--policy-text", help="Also give the text of each policy version the events name."
+        ),
+    ] = False,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Show audit events, oldest first."""
+    """Show audit events, oldest first; with --policy-text, the text of the policy version
+    in force at each (as stored when it was activated)."""
     day = parse_day(since, "--since")
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
         subject_id = subjects.get(session=session, external_id=subject).id if subject else None
@@ -145,8 +153,16 @@ def show(
             }
             for e in found
         ]
+        texts = (
+            {
+                v: versions.text_of(session, v)
+                for v in dict.fromkeys(r["policy_version"] for r in rows)
+            }
+            if policy_text
+            else {}
+        )
     if json_output:
-        print_json(rows)
+        print_json({"events": rows, "policies": texts} if policy_text else rows)
         return
     table = Table(
         "#",
@@ -171,3 +187,8 @@ def show(
             r["reason"] or "-",
         )
     console.print(table)
+    for version, text in texts.items():
+        console.rule(f"policy {version}")
+        console.print(
+            text or "(not stored: activated before this store kept versions)", markup=False
+        )

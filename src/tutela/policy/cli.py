@@ -1,4 +1,5 @@
-"""`tutela policy`: check a policy file, show the active one."""
+"""`tutela policy`: check a policy file, show the one in force. Versions (activate, history,
+diff, impact) are `register.policy_cli`'s."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tutela.cli_support import JsonOption, console, print_json
-from tutela.policy import lint, load_policy, parse_policy, policy_digest
+from tutela.cli_support import DbOption, JsonOption, console, load_context, print_json
+from tutela.policy import lint, parse_policy, policy_digest
 from tutela.policy.loader import PolicyError
-from tutela.settings import get_settings
 
 app = typer.Typer(help="Check and show the data protection policy.", no_args_is_help=True)
 
@@ -50,9 +50,11 @@ def check(
 
 
 @app.command()
-def show(json_output: JsonOption = False) -> None:
-    """Print the active policy (TUTELA_POLICY_FILE, or the bundled default)."""
-    policy = load_policy(get_settings().policy_file)
+def show(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Print the policy in force: the store's latest activated version (the policy file,
+    TUTELA_POLICY_FILE or the bundled one, in a store that holds none)."""
+    with load_context(db) as ctx:
+        policy = ctx.policy
     if json_output:
         print_json(policy.model_dump(mode="json"))
         return

@@ -13,7 +13,14 @@ from pydantic import ValidationError
 from tutela.errors import TutelaError
 from tutela.policy.schema import Policy, PolicyReferenceError
 
-__all__ = ["DEFAULT_POLICY", "PolicyError", "load_policy", "parse_policy", "policy_digest"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "PolicyError",
+    "load_policy",
+    "parse_policy",
+    "policy_digest",
+    "policy_text",
+]
 
 DEFAULT_POLICY = "default.yaml"
 
@@ -67,6 +74,11 @@ def _read(path: Path | None) -> tuple[str, str]:
         return Path(path).read_text("utf-8"), str(path)
     except OSError as exc:
         raise PolicyError(str(path), [f"cannot read the file ({exc.strerror})"]) from None
+
+
+def policy_text(path: Path | None = None) -> str:
+    """The text of the policy file at `path`, or of the bundled default one."""
+    return _read(path)[0]
 
 
 @lru_cache(maxsize=8)

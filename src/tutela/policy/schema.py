@@ -28,6 +28,7 @@ from tutela.policy.sections import (
     Purpose,
     Recipient,
     RetentionRule,
+    Right,
     RightsRequests,
     SecurityMeasure,
     Source,
@@ -43,12 +44,15 @@ BASE_LANGUAGE = "en"  # the language of the policy's own texts
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: str
+    version: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
+        description="Recorded beside every decision made under it."
+    )
     effective_from: date
     controller: Controller
     dpo: Contact
     supervisory_authority: Authority
     rights_requests: RightsRequests
+    rights: list[Right] = []
     objections: list[ObjectionScope] = []
     access_review: AccessReview
     subject_kinds: list[SubjectKind] = Field(min_length=1)
@@ -279,6 +283,7 @@ def _check_references(policy: Policy) -> None:
         ("retention", policy.retention),
         ("objections", policy.objections),
         ("impact_assessments", policy.impact_assessments),
+        ("rights", policy.rights),
         ("assumptions", policy.assumptions),
     ):
         seen: set[str] = set()

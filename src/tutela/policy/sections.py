@@ -32,6 +32,7 @@ __all__ = [
     "Recipient",
     "RepeatedRequests",
     "RetentionRule",
+    "Right",
     "RightsRequests",
     "RunningContract",
     "SecurityMeasure",
@@ -140,6 +141,21 @@ class RightsRequests(_Strict):
     )
     running_contract: RunningContract
     repeated: RepeatedRequests
+    identity_proof: str | None = Field(
+        None, description="What a requester sends to prove who they are (§10, §12, §16)."
+    )
+
+
+class Right(_Strict):
+    """A right of the people, as the policy grants it and its limits (§10-16): what the
+    notices tell them."""
+
+    id: Identifier
+    name: str
+    description: str
+    articles: str = Field(description="The articles that grant it (GDPR Art. 15...).")
+    how: str | None = Field(None, description="A way to exercise it of its own, if any.")
+    policy_section: str | None = None
 
 
 class ObjectionScope(_Strict):

@@ -27,6 +27,7 @@ READ_TEXTS: dict[str, tuple[str, ...]] = {
     "security_measures": ("description",),
     "objections": ("name",),
     "impact_assessments": ("reason",),
+    "rights": ("name", "description", "articles", "how"),
 }
 
 
@@ -42,6 +43,12 @@ def texts(policy: Policy) -> Iterator[tuple[str, str]]:
                         yield f"{key}.{n}", text
                 elif value:
                     yield key, value
+    for category in policy.categories:  # the labels of the forms' fields
+        for spec in category.fields:
+            if spec.description:
+                yield f"categories.{category.id}.fields.{spec.id}", spec.description
+    if policy.rights_requests.identity_proof:
+        yield "rights_requests.identity_proof", policy.rights_requests.identity_proof
 
 
 class Localised:
@@ -55,6 +62,10 @@ class Localised:
     def of(self, section: str, item, attribute: str) -> str:
         english = getattr(item, attribute) or ""
         return self.policy.text(self.lang, f"{section}.{item.id}.{attribute}", english)
+
+    def key(self, key: str, english: str) -> str:
+        """A text by its whole key (a field's label, the proof of identity)."""
+        return self.policy.text(self.lang, key, english)
 
     def each(self, section: str, item, attribute: str) -> list[str]:
         """A list of texts (sub-purposes), each translated."""

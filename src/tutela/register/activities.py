@@ -7,6 +7,7 @@ drift from what the engine enforces. A pure function of the policy and a languag
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from tutela.policy.schema import Policy, Purpose, RetentionRule
@@ -14,11 +15,15 @@ from tutela.policy.texts import Localised
 from tutela.register import words
 from tutela.register.words import word
 
-__all__ = ["erasure_limit", "register"]
+__all__ = ["erasure_limits", "register"]
 
 
-def register(policy: Policy, lang: str) -> dict[str, Any]:
-    """The whole register in `lang`: the controller's part, then one entry per purpose."""
+def register(
+    policy: Policy, lang: str, dates: dict[str, tuple[date, date]] | None = None
+) -> dict[str, Any]:
+    """The whole register in `lang`: the controller's part, then one entry per purpose,
+    dated by `dates` (purpose -> created, updated; `dates.activity_dates`), else by the
+    version's `effective_from`."""
     t = Localised(policy, lang)
     return {
         "title": word("register", lang),
@@ -32,7 +37,10 @@ def register(policy: Policy, lang: str) -> dict[str, Any]:
             {"id": m.id, "description": t.of("security_measures", m, "description")}
             for m in policy.security_measures
         ],
-        "activities": [_activity(policy, t, purpose) for purpose in policy.purposes],
+        "activities": [
+            _activity(policy, t, p, (dates or {}).get(p.id, (policy.effective_from,) * 2))
+            for p in policy.purposes
+        ],
     }
 
 
@@ -58,7 +66,9 @@ def _contact(contact) -> dict[str, Any] | None:
     }
 
 
-def _activity(policy: Policy, t: Localised, purpose: Purpose) -> dict[str, Any]:
+def _activity(
+    policy: Policy, t: Localised, purpose: Purpose, dated: tuple[date, date]
+) -> dict[str, Any]:
     lang = t.lang
     article, basis_words = words.legal_basis(purpose.legal_basis, lang)
     kinds = [policy.subject_kind(k) for k in purpose.subject_kinds]
@@ -66,8 +76,8 @@ def _activity(policy: Policy, t: Localised, purpose: Purpose) -> dict[str, Any]:
     return {
         "reference": purpose.id,
         "name": t.of("purposes", purpose, "name"),
-        "created": policy.effective_from,
-        "updated": policy.effective_from,
+        "created": dated[0],
+        "updated": dated[1],
         "policy_section": purpose.policy_section,
         "description": t.of("purposes", purpose, "description"),
         "sub_purposes": t.each("purposes", purpose, "sub_purposes"),
@@ -88,7 +98,7 @@ def _activity(policy: Policy, t: Localised, purpose: Purpose) -> dict[str, Any]:
                 "description": t.of("categories", c, "description"),
                 "sensitive": c.sensitive,
                 "dpv": c.dpv,
-                "erasure": _erasure(policy, t, c.id, kinds),
+                "erasure": erasure_limits(policy, t, c.id, kinds),
             }
             for c in categories
         ],
@@ -112,19 +122,21 @@ def _activity(policy: Policy, t: Localised, purpose: Purpose) -> dict[str, Any]:
     }
 
 
-def _erasure(policy: Policy, t: Localised, category: str, kinds: list) -> list[dict[str, Any]]:
+def erasure_limits(
+    policy: Policy, t: Localised, category: str, kinds: list
+) -> list[dict[str, Any]]:
     """The erasure limits of a category for these kinds of people: one per rule and wording,
     naming the kinds it applies to."""
     limits: dict[tuple[str, str], dict[str, Any]] = {}
     for kind in kinds:
         for rule in policy.rules_for(category, kind.id):
-            limit = erasure_limit(policy, t, rule, kind)
+            limit = _rule_limit(policy, t, rule, kind)
             same = limits.setdefault((rule.id, limit["words"]), {**limit, "subject_kinds": []})
             same["subject_kinds"].append(kind.id)
     return list(limits.values())
 
 
-def erasure_limit(policy: Policy, t: Localised, rule: RetentionRule, kind) -> dict[str, Any]:
+def _rule_limit(policy: Policy, t: Localised, rule: RetentionRule, kind) -> dict[str, Any]:
     """When one rule ends one kind of person's data, in words and in months."""
     lang = t.lang
     kind_name = t.of("subject_kinds", kind, "name").lower()

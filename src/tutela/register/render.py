@@ -7,13 +7,15 @@ import csv
 import io
 from typing import Any
 
+from jinja2 import Environment, PackageLoader
+
 from tutela import jsonout
 from tutela.documents import csv_cell, pdf, templates
 from tutela.errors import InvalidInput
 from tutela.register import words
 from tutela.register.words import word
 
-__all__ = ["FORMATS", "MEDIA", "render"]
+__all__ = ["FORMATS", "MEDIA", "NOTICE_FORMATS", "render", "render_notice"]
 
 FORMATS = ("json", "jsonld", "csv", "html", "pdf")
 MEDIA = {
@@ -22,14 +24,17 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
+    "md": "text/markdown; charset=utf-8",
 }
+NOTICE_FORMATS = ("html", "md", "pdf")
 
 _templates = templates("tutela.register")
+_markdown = Environment(loader=PackageLoader("tutela.register", "templates"), autoescape=False)
 
 
-def check(fmt: str, lang: str) -> None:
-    if fmt not in FORMATS:
-        raise InvalidInput(f"expected one of: {', '.join(FORMATS)}", location="format")
+def check(fmt: str, lang: str, formats: tuple[str, ...] = FORMATS) -> None:
+    if fmt not in formats:
+        raise InvalidInput(f"expected one of: {', '.join(formats)}", location="format")
     if lang not in words.LANGUAGES:
         raise InvalidInput(f"expected one of: {', '.join(words.LANGUAGES)}", location="lang")
 
@@ -48,6 +53,15 @@ def render(register: dict[str, Any], fmt: str) -> str | bytes:
         lines=_lines,
         category_lines=category_lines,
     )
+    return page if fmt == "html" else pdf(page)
+
+
+def render_notice(notice: dict[str, Any], fmt: str) -> str | bytes:
+    """A notice (from `privacy_notice.notice`) as HTML, Markdown or PDF."""
+    w = lambda key: word(key, notice["lang"])  # noqa: E731
+    if fmt == "md":
+        return _markdown.get_template("notice.md").render(n=notice, w=w)
+    page = _templates.get_template("notice.html").render(n=notice, w=w)
     return page if fmt == "html" else pdf(page)
 
 

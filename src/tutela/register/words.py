@@ -92,6 +92,106 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "colon": (": ", " : "),
     "months": ("months", "mois"),
+    # The privacy notice (Art. 12-14).
+    "n_title": (
+        "How we process your personal data",
+        "Comment nous traitons vos données personnelles",
+    ),
+    "n_for": ("For", "Pour"),
+    "n_version": (
+        "This notice follows our data protection policy, version",
+        "Cette information suit notre politique de protection des données, version",
+    ),
+    "n_who": ("Who is responsible", "Qui est responsable"),
+    "n_controller": (
+        "The controller of your data is",
+        "Le responsable du traitement de vos données est",
+    ),
+    "n_dpo": (
+        "Our data protection officer answers every question about your data",
+        "Notre délégué à la protection des données répond à toute question sur vos données",
+    ),
+    "n_why": (
+        "Why we use your data, and on what basis",
+        "Pourquoi nous utilisons vos données, et sur quelle base",
+    ),
+    "n_interest": ("our legitimate interest", "notre intérêt légitime"),
+    "n_data": ("What data we hold", "Quelles données nous détenons"),
+    "n_enriched": (
+        "Data we derive ourselves (§18) remains the business's property; it is never given to you by portability",
+        "Les données que nous produisons nous-mêmes (§18) restent la propriété de l'entreprise ; elles ne sont jamais portées",
+    ),
+    "n_sources": (
+        "Where data not collected from you comes from",
+        "D'où viennent les données qui ne sont pas collectées auprès de vous",
+    ),
+    "n_told": ("You are told", "Vous en êtes informé"),
+    "n_recipients": ("Who receives your data", "Qui reçoit vos données"),
+    "n_internal": (
+        "Within the business, only the authorised staff of",
+        "Dans l'entreprise, seul le personnel habilité de",
+    ),
+    "n_external": ("Outside the business", "Hors de l'entreprise"),
+    "n_processors": (
+        "Our subprocessors, bound by a contract under GDPR Art. 28",
+        "Nos sous-traitants, liés par un contrat conforme à l'art. 28 du RGPD",
+    ),
+    "n_confidential": (
+        "All of them are bound to confidentiality, and every access to your data is recorded.",
+        "Tous sont tenus à la confidentialité, et chaque accès à vos données est enregistré.",
+    ),
+    "n_transfers": (
+        "Transfers outside the European Economic Area",
+        "Transferts hors de l'Espace économique européen",
+    ),
+    "n_no_transfer": (
+        "Your data does not leave the European Economic Area.",
+        "Vos données ne quittent pas l'Espace économique européen.",
+    ),
+    "n_kept": ("How long we keep them", "Combien de temps nous les conservons"),
+    "n_kept_then": (
+        "Once these periods are over, the data is deleted or kept anonymously, for statistics only; this cannot be undone.",
+        "Passés ces délais, les données sont supprimées ou conservées de façon anonyme, pour des statistiques seulement ; c'est irréversible.",
+    ),
+    "n_profiling": ("Profiling and automated decisions", "Profilage et décisions automatisées"),
+    "n_profiling_yes": ("We use profiling for", "Nous utilisons le profilage pour"),
+    "n_no_automated": (
+        "No decision with legal or similarly significant effects is taken about you by automated means alone.",
+        "Aucune décision produisant des effets juridiques ou vous affectant de manière significative n'est prise à votre égard de façon entièrement automatisée.",
+    ),
+    "n_rights": ("Your rights", "Vos droits"),
+    "n_exercise": ("To exercise a right, write to", "Pour exercer un droit, écrivez à"),
+    "n_or": ("or", "ou"),
+    "n_proof": ("with", "avec"),
+    "n_consent": ("Withdrawing your consent", "Retirer votre consentement"),
+    "n_consent_any_time": (
+        "You may withdraw a consent at any time, as easily as you gave it; what was done before stays lawful.",
+        "Vous pouvez retirer un consentement à tout moment, aussi simplement que vous l'avez donné ; ce qui a été fait avant reste licite.",
+    ),
+    "n_complaint": (
+        "Complaining to the supervisory authority",
+        "Réclamation auprès de l'autorité de contrôle",
+    ),
+    "n_complaint_text": (
+        "If you believe the processing of your data does not comply with the law, you may lodge a complaint with",
+        "Si vous estimez que le traitement de vos données n'est pas conforme à la loi, vous pouvez introduire une réclamation auprès de",
+    ),
+    "n_forms": ("What our forms require", "Ce que nos formulaires exigent"),
+    "n_mandatory": (
+        "Fields marked with an asterisk (*) are mandatory.",
+        "Les champs marqués d'un astérisque (*) sont obligatoires.",
+    ),
+    "n_if_missing": ("If one is left empty", "Si l'un d'eux est laissé vide"),
+    # The message telling people of a new purpose (Art. 13(3)).
+    "m_topic": ("a new use of your personal data", "un nouvel usage de vos données personnelles"),
+    "m_new_purpose": (
+        "We are starting to use your personal data for a new purpose:",
+        "Nous commençons à utiliser vos données personnelles pour une nouvelle finalité :",
+    ),
+    "m_rights": (
+        "You may object, withdraw your consent or exercise your other rights by writing to",
+        "Vous pouvez vous y opposer, retirer votre consentement ou exercer vos autres droits en écrivant à",
+    ),
 }
 
 _BASES: dict[str, tuple[str, tuple[str, str]]] = {

@@ -18,7 +18,7 @@ second time.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -81,8 +81,10 @@ class RunReport:
 Span = tuple[str | None, str | None]  # subject ids after the first and up to the second
 
 
-def _due_by_subject(session: Session, step: Step, as_of: date, span: Span) -> dict[str, set[str]]:
-    """The categories the step is due for, by subject of the span: ids only."""
+def _due_by_subject(
+    session: Session, step: Step, as_of: date, span: Span, only: Sequence[str] | None
+) -> dict[str, set[str]]:
+    """The categories the step is due for, by subject of the span (of `only`): ids only."""
     due: dict[str, set[str]] = defaultdict(set)
     after, upto = span
     for query in due_rows(step, as_of):
@@ -92,6 +94,8 @@ def _due_by_subject(session: Session, step: Step, as_of: date, span: Span) -> di
             query = query.where(subjects_t.c.id > after)
         if upto is not None:
             query = query.where(subjects_t.c.id <= upto)
+        if only is not None:
+            query = query.where(subjects_t.c.id.in_(only))
         for sid, name in fetch_literal(session.connection(), query):
             due[sid].add(name)
     return due
@@ -101,16 +105,18 @@ def _spans(engine: Engine, size: int) -> Iterator[tuple[Span, int]]:
     """Consecutive ranges of subject ids, `size` subjects each, and how many each holds."""
     after = None
     while True:
-        with session_scope(engine, write=False) as session:
+        with session_scope(engine, write=False) as session:  # ended before the span is worked
             ids = select(subjects_t.c.id).order_by(subjects_t.c.id)
             if after is not None:
                 ids = ids.where(subjects_t.c.id > after)
             upto = session.scalar(ids.offset(size - 1).limit(1))
+            left = None
             if upto is None:
                 left = session.scalar(select(func.count()).select_from(ids.subquery()))
-                if left:
-                    yield (after, None), left
-                return
+        if upto is None:
+            if left:
+                yield (after, None), left
+            return
         yield (after, upto), size
         after = upto
 
@@ -133,15 +139,18 @@ def run(
     listing: bool = False,
     batch_size: int = BATCH,
     progress: Callable[[int], None] = lambda _n: None,
+    only: Sequence[str] | None = None,
 ) -> RunReport:
     """Perform every step due at `as_of`; with `dry_run`, do it all and roll it back, to
-    report exactly what the run would do. `listing` names the subjects by external id."""
+    report exactly what the run would do. `listing` names the subjects by external id;
+    `only` limits the run to these subject ids (a preview of a few)."""
     report = RunReport(as_of, dry_run, listing)
-    for span, size in _spans(engine, batch_size):
+    spans = _spans(engine, batch_size) if only is None else [((None, None), len(only))]
+    for span, size in spans:
         with session_scope(engine, commit=not dry_run) as session:
             holds = active_holds(session=session)
             for step in steps(policy):
-                found = _due_by_subject(session, step, as_of, span)
+                found = _due_by_subject(session, step, as_of, span, only)
                 due = _not_held(policy, report, step, found, holds)
                 if due:
                     done = batches.apply(

@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Literal
 
-from sqlalchemy import Select, and_, exists, false, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from tutela.db import utc_naive
@@ -30,10 +42,12 @@ __all__ = [
     "Due",
     "Step",
     "active_holds",
+    "due_conditions",
     "due_rows",
     "holds_of",
     "place_hold",
     "plan",
+    "prior_steps",
     "release_hold",
     "steps",
 ]
@@ -146,6 +160,81 @@ def due_rows(step: Step, as_of: date) -> Iterator[Select]:
         yield select(subjects_t.c.id, subjects_t.c.external_id, literal(category), anchor).where(
             kinds, anchor <= cutoff, exists().where(and_(*rows))
         )
+
+
+def due_conditions(all_steps: list[Step], as_of: date) -> list[ColumnElement[bool]]:
+    """For each step, in order, whether a subject (a row of `subjects`) is due for it when
+    the steps before it have run: the test `due_rows` makes, as one condition, over the
+    records the earlier steps left (removed records are gone; archived ones no longer need
+    archiving). For counting every step in one pass over the subjects of a store without
+    legal holds; a step's records are all those of a due subject that its filters match."""
+    out = []
+    for k, step in enumerate(all_steps):
+        found = []
+        for table, rows in _acted_rows(step, as_of).items():
+            gone = [
+                and_(_subject_due(j, as_of), _acted_rows(j, as_of)[table])
+                for j in prior_steps(all_steps, k)
+                if table in _acted_rows(j, as_of)
+            ]
+            found.append(
+                exists().where(
+                    table.c.subject_id == subjects_t.c.id, rows, *(not_(g) for g in gone)
+                )
+            )
+        out.append(and_(_subject_due(step, as_of), or_(*found)) if found else false())
+    return out
+
+
+def prior_steps(all_steps: list[Step], k: int) -> list[Step]:
+    """The steps before the k-th that may have acted on its records first: a removal, or an
+    archiving before an archiving, of the same kinds of people and the same records."""
+    step = all_steps[k]
+    return [
+        j
+        for j in all_steps[:k]
+        if (j.removes or j.action == "archive" == step.action)
+        and set(j.rule.subject_kinds) & set(step.rule.subject_kinds)
+        and (
+            set(j.record_categories) & set(step.record_categories)
+            or (j.connections is not None and j.connections == step.connections)
+            or (j.payments is not None and j.payments == step.payments)
+        )
+    ]
+
+
+def _subject_due(step: Step, as_of: date) -> ColumnElement[bool]:
+    """The subject's part of a step's test: its kind and, unless records carry their own
+    anchor (`collected_at`), its anchor date."""
+    kinds = subjects_t.c.kind.in_(step.rule.subject_kinds)
+    if step.rule.anchor == "collected_at":
+        return kinds
+    return and_(kinds, subjects_t.c[step.rule.anchor] <= latest_anchor(as_of, step.months))
+
+
+def _acted_rows(step: Step, as_of: date) -> dict:
+    """By table, the records of a due subject the step acts on."""
+    archive = step.action == "archive"
+    rows = {}
+    if step.record_categories:
+        values = [values_t.c.category.in_(step.record_categories)]
+        if step.rule.anchor == "collected_at":
+            values.append(values_t.c.collected_at <= _end_of(latest_anchor(as_of, step.months)))
+        if archive:
+            values.append(values_t.c.archived_at.is_(None))
+        rows[values_t] = and_(*values)
+    if step.rule.anchor == "collected_at":
+        return rows
+    if step.connections is not None:
+        rows[connections_t] = true()
+    if step.payments is not None:
+        payments = []
+        if step.rule.unless == "retain_consent":
+            payments.append(payments_t.c.retain_consent == false())
+        if archive:
+            payments.append(payments_t.c.archived_at.is_(None))
+        rows[payments_t] = and_(true(), *payments)
+    return rows
 
 
 def plan(*, session: Session, policy: Policy, as_of: date) -> list[Due]:
