@@ -1,8 +1,9 @@
 """Audited, purpose-checked single-subject reads over HTTP: Tutela against a bare endpoint.
 
 On each engine, both serve the same database (100,000 subjects with three connection logs
-each, one copy each) with the same number of uvicorn processes, and wrk drives each with 16
-connections reading random subjects. Tutela goes through authentication, the policy gate
+each, one copy each) with the same number of uvicorn processes, both up side by side, and
+wrk drives each in turn with 16 connections reading random subjects, round after round: on a
+shared host whose speed drifts, both meet the same drift, and the median round counts. Tutela goes through authentication, the policy gate
 (purpose, role, consent, objections, active dates), decryption and the audit trail; the bare
 endpoint checks the key, decrypts the same values and appends the same audit row, with the
 raw driver: sqlite3 (bench/bare_read_app.py) or psycopg (bench/bare_read_app_pg.py). Target:
@@ -12,7 +13,8 @@ wrk`; `make bench` does it).
 PostgreSQL: databases of their own are created on the server of `--url` (default the local
 `postgres`, `TUTELA_BENCH_POSTGRES_URL`) and dropped at the end; `--engines sqlite` skips it.
 
-    python bench/bench_read_api.py [--subjects N] [--seconds S] [--workers W] [--engines sqlite,postgresql]
+    python bench/bench_read_api.py [--subjects N] [--seconds S] [--rounds R] [--workers W]
+        [--engines sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -112,17 +114,9 @@ def drive(port: int, seconds: int, subjects: int, key: str) -> tuple[float, floa
     return rate, p99, int(errors.group(1)) if errors else 0
 
 
-def measure(command: list[str], env: dict, port: int, args: argparse.Namespace, key: str):
-    process = serve(command, env, port)
-    try:
-        return drive(port, args.seconds, args.subjects, key)
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def run_engine(engine: str, args: argparse.Namespace, workdir: Path) -> dict[str, tuple]:
-    """Tutela's and the bare endpoint's figures on one engine, each on its own copy."""
+def run_engine(engine: str, args: argparse.Namespace, workdir: Path) -> dict[str, list[tuple]]:
+    """Tutela's and the bare endpoint's figures on one engine, each on its own copy, round
+    by round."""
     if engine == "sqlite":
         db = workdir / "tutela.db"
         url = f"sqlite:///{db}"
@@ -151,23 +145,34 @@ def run_engine(engine: str, args: argparse.Namespace, workdir: Path) -> dict[str
         admin.dispose()
 
 
-def _pair(url, bare_app, bare_env, key, master, args, workdir) -> dict[str, tuple]:
-    port = free_port()
-    tutela = [sys.executable, "-m", "tutela.cli", "serve", "--port", str(port)]
+def _pair(url, bare_app, bare_env, key, master, args, workdir) -> dict[str, list[tuple]]:
+    """Both servers up side by side, driven in turn, round after round: a machine whose
+    speed drifts (a shared host) slows both alike rather than the one measured second."""
+    ports = {"tutela": free_port(), "bare": free_port()}
+    tutela = [sys.executable, "-m", "tutela.cli", "serve", "--port", str(ports["tutela"])]
     tutela += ["--workers", str(args.workers)]
     env = {"TUTELA_DATABASE_URL": url, "TUTELA_KEY_FILE": str(workdir / "tutela.key")}
-    results = {"tutela": measure(tutela, env, port, args, key)}
-    port = free_port()
-    bare = [sys.executable, "-m", "uvicorn", bare_app, "--port", str(port)]
+    bare = [sys.executable, "-m", "uvicorn", bare_app, "--port", str(ports["bare"])]
     bare += ["--workers", str(args.workers), "--no-access-log", "--app-dir", str(HERE)]
-    results["bare"] = measure(bare, {**bare_env, "BENCH_MASTER": master}, port, args, key)
-    return results
+    servers = [serve(tutela, env, ports["tutela"])]
+    try:
+        servers.append(serve(bare, {**bare_env, "BENCH_MASTER": master}, ports["bare"]))
+        results: dict[str, list[tuple]] = {"tutela": [], "bare": []}
+        for _ in range(args.rounds):
+            for name in ("tutela", "bare"):
+                results[name].append(drive(ports[name], args.seconds, args.subjects, key))
+        return results
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=100_000)
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=8, help="of each round, for each server")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--url", default=os.environ.get("TUTELA_BENCH_POSTGRES_URL", PG_URL))
@@ -176,17 +181,24 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     print(
         f"Audited single-subject reads over HTTP, {args.subjects:,} subjects, "
-        f"16 connections, {args.workers} server processes, {args.seconds} s each"
+        f"16 connections, {args.workers} server processes, {args.rounds} rounds of "
+        f"{args.seconds} s for each server in turn (the median round is shown)"
     )
     print(f"{'':40}{'requests/s':>12}{'p99 ms':>10}{'errors':>8}")
     for engine in args.engines.split(","):
         with tempfile.TemporaryDirectory(prefix="tutela-bench-") as tmp:
             results = run_engine(engine, args, Path(tmp))
+        medians = {}
         for name, label in (("tutela", "tutela GET /subjects/{id}"), ("bare", "bare endpoint")):
-            rate, p99, errors = results[name]
+            rounds = sorted(results[name])
+            rate, p99, _ = medians[name] = rounds[len(rounds) // 2]
+            errors = sum(r[2] for r in rounds)
             print(f"{engine + ' ' + label:40}{rate:>12,.0f}{p99:>10.1f}{errors:>8}")
-        ratio = results["tutela"][0] / results["bare"][0]
-        print(f"{engine} ratio tutela/bare: {ratio:.2f}   (target: >= 0.6)")
+        each = ", ".join(
+            f"{t[0] / b[0]:.2f}" for t, b in zip(results["tutela"], results["bare"], strict=True)
+        )
+        ratio = medians["tutela"][0] / medians["bare"][0]
+        print(f"{engine} ratio tutela/bare: {ratio:.2f}   (target: >= 0.6; rounds: {each})")
 
 
 if __name__ == "__main__":

@@ -321,10 +321,9 @@ class _OnConnection:
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connected]:
-    """A transaction that only reads, at the connection, with no ORM session: for the work
-    every request does (its key) and the audited single-subject read, whose SQLite queries
-    cost less than a session's opening and closing. Its audit event is written through
-    `transaction_apart`, like any read's."""
+    """A transaction that only reads, at the connection, with no ORM session: for the
+    audited single-subject read, whose SQLite queries cost less than a session's opening and
+    closing. Its audit event is written through `transaction_apart`, like any read's."""
     with engine.connect() as connection, connection.begin():
         yield _OnConnection(connection)
 

@@ -31,7 +31,6 @@ from tutela.access.gate import Actor
 from tutela.access.service import authenticate
 from tutela.access.throttle import FailureThrottle
 from tutela.context import Context
-from tutela.db import read_transaction
 from tutela.wire import json_loads
 
 __all__ = ["ACTOR", "Edges", "StrictJsonRoute", "guarded_operations"]
@@ -169,8 +168,7 @@ class Edges:
 
 
 def _lookup(ctx: Context, key: str) -> Actor | None:
-    with read_transaction(ctx.engine) as transaction:
-        return authenticate(session=transaction, key=key)
+    return authenticate(engine=ctx.engine, key=key)
 
 
 def _bearer_key(scope: Scope) -> str | None:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import JSON, Boolean, Connection, Date, DateTime
+from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeEngine
@@ -84,13 +84,27 @@ class Prepared:
 
     def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Run the statement in the connection's transaction; every row it returns."""
-        sql, names, positional, literals, returns_rows, conversions = self._for(connection.dialect)
+        return self._run(driver(connection), connection.dialect, params)
+
+    def first_alone(self, engine: Engine, params: Mapping[str, Any] | None = None) -> tuple | None:
+        """The first row of a read that is one statement, on a pooled connection and in no
+        transaction of its own: one SELECT reads one snapshot. For the key every request
+        looks up, where opening and ending a transaction costs more than the query."""
+        raw = engine.raw_connection()
+        try:
+            rows = self._run(raw.driver_connection, engine.dialect, params)
+        finally:
+            raw.close()  # back to the pool, which ends the driver's implicit transaction
+        return rows[0] if rows else None
+
+    def _run(self, dbapi, dialect: Dialect, params: Mapping[str, Any] | None) -> list[tuple]:
+        sql, names, positional, literals, returns_rows, conversions = self._for(dialect)
         params = {**literals, **params} if params else literals
         if positional:
             args: tuple | dict = tuple(params[name] for name in names)
         else:
             args = {name: params[name] for name in names}
-        cursor = driver(connection).cursor()
+        cursor = dbapi.cursor()
         try:
             cursor.execute(sql, args)
             rows = cursor.fetchall() if returns_rows else []

@@ -213,3 +213,15 @@ def test_the_register_dates_each_activity_by_the_versions_that_changed_it(env, c
     dated = {a["reference"]: (a["created"], a["updated"]) for a in register["activities"]}
     assert dated["market_research"] == (created, "2027-02-01")  # prospects' identification
     assert dated["accounting_billing"] == (created, created)  # clients only: unchanged
+
+
+def test_a_store_made_before_versions_keeps_its_policy_as_the_first(env, cli, tmp_path):
+    from sqlalchemy import text
+
+    with env.ctx.engine.begin() as conn:
+        conn.execute(text("DELETE FROM policy_versions"))
+    data = _bundled()
+    data["version"] = "2027.9.0"
+    assert cli("policy", "activate", str(_write(tmp_path, data, "n"))).exit_code == 0
+    history = json.loads(cli("policy", "history", "--json").stdout)
+    assert [h["version"] for h in history] == [env.ctx.policy.version, "2027.9.0"]

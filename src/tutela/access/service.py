@@ -7,12 +7,12 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tutela.access.gate import Actor
 from tutela.access.models import ApiKey, Principal
-from tutela.db import Connected, utc_naive
+from tutela.db import utc_naive
 from tutela.errors import Conflict, InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.prepared import Prepared
@@ -89,13 +89,14 @@ _BY_KEY = Prepared(  # every request runs it
 )
 
 
-def authenticate(*, session: Connected, key: str) -> Actor | None:
-    """The principal holding `key`, as an actor, if the key exists and is not revoked.
+def authenticate(*, engine: Engine, key: str) -> Actor | None:
+    """The principal holding `key`, as an actor, if the key exists and is not revoked: one
+    statement, read on its own (every request runs it).
 
     Whether the principal is active (arrival, departure) is the gate's decision, so that a
     departed principal's attempt is refused with its reason and audited.
     """
-    row = _BY_KEY.first(session.connection(), {"key_hash": hash_key(key)})
+    row = _BY_KEY.first_alone(engine, {"key_hash": hash_key(key)})
     if row is None:
         return None
     name, roles, active_from, active_until = row

@@ -19,10 +19,10 @@ from tutela.cli_support import (
     parse_day,
     print_json,
 )
-from tutela.clock import today
+from tutela.clock import now, today
 from tutela.db import session_scope
 from tutela.errors import NotFound
-from tutela.policy import Policy, PolicyError, parse_policy
+from tutela.policy import Policy, PolicyError, parse_policy, policy_text
 from tutela.register import flows, notify, versions
 from tutela.register.diff import diff as compare
 from tutela.register.impact import impact as forecast
@@ -51,6 +51,14 @@ def activate(
     when, and recorded in the audit trail with what it changes."""
     text = _read(file)
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
+        # A store made before versions keeps the policy it ran on as its first version.
+        flows.record_first(
+            session=session,
+            policy=ctx.policy,
+            text=policy_text(ctx.settings.policy_file),
+            actor=Actor.console(),
+            at=now(),
+        )
         done = flows.activate(
             session=session,
             current=ctx.policy,
