@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tutela import __version__
 from tutela.access.cli import access_app, disclosures_app, principals_app
 from tutela.audit.cli import app as audit_app
+from tutela.breaches.cli import app as breaches_app
 from tutela.cli_support import (
     AsOfOption,
     DbOption,
@@ -65,6 +66,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(holds_app, name="holds")
 app.add_typer(requests_app, name="requests")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(breaches_app, name="breaches")
 app.command("stats")(retention_stats)
 app.command()(demo)
 app.command()(notice)

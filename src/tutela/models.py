@@ -2,6 +2,7 @@
 
 from tutela.access.models import AccessReport, ApiKey, Disclosure, Principal
 from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
+from tutela.breaches.models import Breach, BreachPerson
 from tutela.consent.models import Consent, Objection, Suppression
 from tutela.crypto.models import DataKey, MasterKeyRecord, WrappedKey
 from tutela.db import Base
@@ -27,6 +28,8 @@ __all__ = [
     "AuditEventSubject",
     "AuditHead",
     "Base",
+    "Breach",
+    "BreachPerson",
     "Connection",
     "Consent",
     "DataKey",

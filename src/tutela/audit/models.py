@@ -19,7 +19,8 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_subject", "subject_id"),
-        Index("ix_audit_events_principal", "principal"),
+        # A principal's events in a window: `audit show --principal`, a breach's scope.
+        Index("ix_audit_events_principal_at", "principal", "at"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from functools import cached_property
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -19,6 +20,7 @@ from tutela.policy.sections import (
     AccessReview,
     Assumption,
     Authority,
+    Breaches,
     Category,
     Contact,
     Controller,
@@ -55,6 +57,7 @@ class Policy(BaseModel):
     rights: list[Right] = []
     objections: list[ObjectionScope] = []
     access_review: AccessReview
+    breaches: Breaches | None = None
     subject_kinds: list[SubjectKind] = Field(min_length=1)
     categories: list[Category] = Field(min_length=1)
     sources: list[Source] = Field(min_length=1)
@@ -178,6 +181,12 @@ class Policy(BaseModel):
             (r := self.recipient(role)) is not None and r.kind == "internal" for role in roles
         )
 
+    def handles_breaches(self, roles: Sequence[str] | None) -> bool:
+        """Whether the roles may handle breaches (the operator at the console may)."""
+        if roles is None:
+            return True
+        return self.breaches is not None and bool(set(roles) & set(self.breaches.roles))
+
     def has_oversight(self, roles: Sequence[str] | None) -> bool:
         return roles is None or any(
             (r := self.recipient(role)) is not None and r.oversight for role in roles
@@ -292,6 +301,11 @@ def _check_references(policy: Policy) -> None:
                 problems.append((f"{section}[{i}].id", f"duplicate id '{item.id}'"))
             seen.add(item.id)
 
+    if policy.breaches is not None:
+        for j, role in enumerate(policy.breaches.roles):
+            expect(role, recipients, f"breaches.roles[{j}]", "recipient")
+        if policy.breaches.time_zone not in available_timezones():
+            problems.append(("breaches.time_zone", "unknown time zone; expected an IANA name"))
     rights = policy.rights_requests
     expect(rights.purpose, purposes, "rights_requests.purpose", "purpose")
     for j, role in enumerate(rights.doors):

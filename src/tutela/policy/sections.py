@@ -16,6 +16,7 @@ __all__ = [
     "Anchor",
     "Assumption",
     "Authority",
+    "Breaches",
     "Category",
     "Contact",
     "Controller",
@@ -171,6 +172,18 @@ class ObjectionScope(_Strict):
     after_death: bool = Field(
         False, description="From a recorded date of death, the person counts as objecting."
     )
+
+
+class Breaches(_Strict):
+    """Personal data breaches (§21, GDPR Art. 33-34)."""
+
+    authority_deadline_hours: int = Field(
+        gt=0, description="Hours from awareness to notify the supervisory authority (Art. 33(1))."
+    )
+    roles: list[Identifier] = Field(
+        min_length=1, description="The recipients (roles) that handle breaches."
+    )
+    time_zone: str = Field(description="Where deadlines are shown in local time (IANA name).")
 
 
 class AccessReview(_Strict):

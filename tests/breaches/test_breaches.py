@@ -1,0 +1,161 @@
+"""The breach register (§21): recorded with its 72-hour clock (across a daylight-saving
+change), scoped exactly from the trail, by category or by a list, sealed, audited, closed."""
+
+import json
+from contextlib import suppress
+from datetime import datetime
+
+from tutela.access.gate import Actor
+from tutela.breaches.models import Breach
+from tutela.db import read_transaction, session_scope
+from tutela.errors import Denied, Unreadable
+from tutela.subjects.flows import read_for_purpose
+
+CASE = "The marketing team's API key was published in a public repository"
+
+
+def _import(cli, tmp_path, *records):
+    path = tmp_path / "people.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert cli("subjects", "import", str(path)).exit_code == 0
+
+
+def _person(external_id, kind="prospect", **extra):
+    record = {
+        "external_id": external_id,
+        "kind": kind,
+        "source": "website_contact" if kind == "prospect" else "registration_form",
+        "identification": {
+            "first_name": "Ana",
+            "last_name": "Roy",
+            "email": f"{external_id}@example.org",
+        },
+        "lifecycle": {"last_contact_at": "2026-10-01"}
+        if kind == "prospect"
+        else {"subscription_started_at": "2026-01-01"},
+    }
+    record.update(extra)
+    return record
+
+
+def _open(cli, aware_at="2026-12-03T10:00+01:00", *extra):
+    result = cli("breaches", "open", "--aware-at", aware_at, "--nature", "confidentiality",
+                 "--description", CASE, *extra, "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _read(env, actor, external_id, purpose, at):
+    # A refused read is audited and discloses nothing.
+    with read_transaction(env.ctx.engine) as transaction, suppress(Denied, Unreadable):
+        read_for_purpose(
+            session=transaction,
+            keyring=env.ctx.open_keyring(),
+            policy=env.ctx.policy,
+            actor=actor,
+            external_id=external_id,
+            purpose=purpose,
+            at=at,
+        )
+
+
+def test_the_deadline_is_72_hours_across_a_daylight_saving_change(env, cli):
+    # Paris leaves summer time on 2026-10-25: 72 hours after 10:00 CEST is 09:00 CET.
+    opened = _open(cli, "2026-10-24T10:00+02:00")
+    assert opened["deadline_local"] == "2026-10-27T09:00+01:00"
+    assert opened["deadline_at"] == "2026-10-27T08:00:00Z"
+    assert opened["overdue"] is True and opened["hours_left"] < 0
+    future = cli("breaches", "open", "--aware-at", "2099-01-01T00:00Z", "--nature", "integrity",
+                 "--description", "x")  # fmt: skip
+    assert future.exit_code == 1 and "aware_at" in future.stderr
+    naive = cli("breaches", "open", "--aware-at", "2026-12-01T10:00", "--nature", "integrity",
+                "--description", "x")  # fmt: skip
+    assert naive.exit_code == 2 and "offset" in naive.stderr
+    wrong = cli("breaches", "open", "--aware-at", "2026-12-01T10:00Z", "--nature", "leak",
+                "--description", "x")  # fmt: skip
+    assert wrong.exit_code == 1 and "confidentiality" in wrong.stderr
+
+
+def test_a_principals_reads_in_a_window_are_scoped_exactly(env, cli, tmp_path):
+    _import(cli, tmp_path, *(_person(f"p-{n}") for n in range(5)))
+    mia = Actor("mia", ("marketing",))
+    sam = Actor("sam", ("sales",))
+    at = lambda h: datetime.fromisoformat(f"2026-12-03T{h:02d}:00:00+00:00")  # noqa: E731
+    _read(env, mia, "p-0", "relationship_management", at(10))  # in the window
+    _read(env, mia, "p-1", "newsletter", at(11))  # in the window, refused: no consent
+    _read(env, mia, "p-2", "market_research", at(12))  # in the window
+    _read(env, mia, "p-3", "relationship_management", at(16))  # after it
+    _read(env, sam, "p-4", "relationship_management", at(11))  # another principal
+    breach = _open(cli)
+    args = ["breaches", "scope", breach["id"], "--principal", "mia",
+            "--from", "2026-12-03T09:00Z", "--until", "2026-12-03T14:00Z", "--json"]  # fmt: skip
+    scoped = json.loads(cli(*args).stdout)
+    assert scoped["people"] == 2
+    assert set(scoped["by_category"]) == {"identification", "enriched"}  # what mia was given
+    assert scoped["by_category"]["identification"]["people"] == 2
+    assert scoped["by_category"]["identification"]["records"] == 6  # three fields each
+    with session_scope(env.ctx.engine, write=False) as session:
+        from tutela.breaches.models import BreachPerson
+        from tutela.subjects.listing import external_ids
+
+        people = session.query(BreachPerson).filter_by(breach_id=breach["id"]).all()
+        named = external_ids(session, [p.subject_id for p in people])
+    assert sorted(named.values()) == ["p-0", "p-2"]
+    events = json.loads(cli("audit", "show", "--json").stdout)
+    (event,) = [e for e in events if e["action"] == "breach_scope"]
+    assert len(event["detail"]["subjects"]) == 2 and event["detail"]["people"] == 2
+
+
+def test_scope_by_category_and_kind_and_by_a_list(env, cli, tmp_path):
+    client = _person("c-1", "client")
+    client["payments"] = [{"at": "2026-11-01T10:00:00Z", "method": "card", "card_last4": "4242"}]
+    _import(cli, tmp_path, client, _person("c-2", "client"), _person("p-1"))
+    breach = _open(cli)
+    out = json.loads(
+        cli("breaches", "scope", breach["id"], "--category", "banking", "--json").stdout
+    )
+    assert out["people"] == 1 and out["by_category"]["banking"] == {"people": 1, "records": 1}
+    listed = tmp_path / "ids.txt"
+    listed.write_text("p-1\nc-2\n")
+    out = json.loads(
+        cli("breaches", "scope", breach["id"], "--external-ids", str(listed), "--json").stdout
+    )
+    assert out["people"] == 3
+    out = json.loads(
+        cli(
+            "breaches",
+            "scope",
+            breach["id"],
+            "--category",
+            "identification",
+            "--kind",
+            "client",
+            "--json",
+        ).stdout
+    )
+    assert out["people"] == 3  # c-1 and c-2 again, p-1 from the list
+
+
+def test_the_description_is_sealed_and_handling_is_for_the_policys_roles(env, cli):
+    breach = _open(cli)
+    with session_scope(env.ctx.engine, write=False) as session:
+        stored = session.get(Breach, breach["id"]).description
+    assert CASE.encode() not in stored
+    shown = json.loads(cli("breaches", "show", breach["id"], "--json").stdout)
+    assert shown["description"] == CASE
+    assert cli("principals", "add", "mia", "--role", "marketing").exit_code == 0
+    refused = cli("breaches", "show", breach["id"], "--as", "mia")
+    assert refused.exit_code == 1 and "breaches.roles" in refused.stderr
+    assert cli("principals", "add", "claire", "--role", "dpo").exit_code == 0
+    assert cli("breaches", "show", breach["id"], "--as", "claire").exit_code == 0
+
+
+def test_closing_keeps_the_breach_in_the_register(env, cli):
+    breach = _open(cli)
+    assert cli("breaches", "close", breach["id"]).exit_code == 0
+    (listed,) = json.loads(cli("breaches", "list", "--json").stdout)
+    assert listed["status"] == "closed" and listed["hours_left"] is None
+    again = cli("breaches", "scope", breach["id"], "--category", "banking")
+    assert again.exit_code == 1 and "closed" in again.stderr
+    actions = [e["action"] for e in json.loads(cli("audit", "show", "--json").stdout)]
+    assert {"breach_open", "breach_close"} <= set(actions)
