@@ -18,7 +18,8 @@ from tutela.crypto.keyring import Keyring, open_keyring
 from tutela.crypto.master_key import KeySet, MasterKey, load_keyset
 from tutela.crypto.signing import Signer
 from tutela.db import make_engine, session_scope
-from tutela.policy import Policy, load_policy, parse_policy
+from tutela.policy import Policy, load_policy
+from tutela.policy.loader import parse_stored
 from tutela.register.versions import latest_seq
 from tutela.settings import Settings
 from tutela.subjects.validation import RecordRules
@@ -61,7 +62,7 @@ class Context:
         if found is None or found[0] == self._policy_seq:
             return
         seq, text = found
-        policy = parse_policy(text, source=f"stored policy version {seq}")
+        policy = parse_stored(text)
         self._policy, self._rules, self._policy_seq = policy, RecordRules(policy), seq
 
     def keyset(self) -> KeySet:

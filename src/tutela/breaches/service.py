@@ -157,9 +157,10 @@ def scope(
         if policy.category(category) is None:
             raise InvalidInput(f"unknown category '{category}'", location="category")
         found, how = holding(session, policy, category, kind), "category"
-    elif subject_ids is not None:
-        every = [c.id for c in policy.categories]
-        found, how = {sid: every for sid in subject_ids}, "list"
+    elif subject_ids is not None:  # every category held for each of them
+        listed = {sid: [c.id for c in policy.categories] for sid in subject_ids}
+        held = _records(session, policy, listed)
+        found, how = {sid: sorted(held.get(sid, {})) for sid in listed}, "list"
     else:
         raise InvalidInput(
             "scope by principal and window, by category, or by a list", location="scope"

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from tutela.db import session_scope
-from tutela.policy import parse_policy
+from tutela.policy.loader import parse_stored
 from tutela.register import versions
 from tutela.register.activities import register
 
@@ -24,9 +24,9 @@ def activity_dates(engine: Engine) -> dict[str, tuple[date, date]]:
     if versions.latest_seq(engine) is None:
         return dates
     with session_scope(engine, write=False) as session:
-        stored = [(row.text, row.version, row.activated_at) for row in versions.history(session)]
-    for text, version, activated_at in stored:
-        policy = parse_policy(text, source=f"stored version {version}")
+        stored = [(row.text, row.activated_at) for row in versions.history(session)]
+    for text, activated_at in stored:
+        policy = parse_stored(text)
         day = activated_at.date()
         now = {
             a["reference"]: {k: v for k, v in a.items() if k not in ("created", "updated")}

@@ -23,6 +23,7 @@ from tutela.clock import now, today
 from tutela.db import session_scope
 from tutela.errors import NotFound
 from tutela.policy import Policy, PolicyError, parse_policy, policy_text
+from tutela.policy.loader import parse_stored
 from tutela.register import flows, notify, versions
 from tutela.register.diff import diff as compare
 from tutela.register.impact import impact as forecast
@@ -219,7 +220,7 @@ def _policy(name: str, db: str | None) -> Policy:
         text = versions.text_of(session, name)
     if text is None:
         raise NotFound(f"no policy file nor stored version '{name}'")
-    return parse_policy(text, source=f"stored version {name}")
+    return parse_stored(text)
 
 
 def _print_change(change: dict) -> None:

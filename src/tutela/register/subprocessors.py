@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tutela.policy import Policy, parse_policy
+from tutela.policy import Policy
+from tutela.policy.loader import parse_stored
 from tutela.policy.texts import Localised
 from tutela.register import versions
 from tutela.register.diff import diff
@@ -43,7 +44,7 @@ def history(session: Session) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     before: Policy | None = None
     for row in versions.history(session):
-        policy = parse_policy(row.text, source=f"stored version {row.version}")
+        policy = parse_stored(row.text)
         when = {"version": row.version, "at": row.activated_at, "by": row.activated_by}
         if before is None:
             out += [{**when, "id": s.id, "change": "added"} for s in policy.subprocessors]
