@@ -26,6 +26,7 @@ from tutela.access.gate import Actor
 from tutela.audit import flows as audit_flows
 from tutela.audit import service as audit
 from tutela.audit.models import AuditEvent
+from tutela.breaches import reminders
 from tutela.clock import now
 from tutela.context import Context
 from tutela.db import session_scope
@@ -164,6 +165,12 @@ def deliver_once(ctx: Context, at: datetime | None = None) -> dict[str, int]:
     )
     if informed:
         logger.info("policy notices: %d people told of a new purpose", informed)
+    with session_scope(ctx.engine) as session:
+        reminded = reminders.remind(
+            session=session, keyring=ctx.keyring(session), policy=ctx.policy, at=at or now()
+        )
+    if reminded:
+        logger.info("breaches: %d reminder(s) to the DPO", reminded)
     counts = deliver_due(ctx, at=at or now())
     if any(counts.values()):
         logger.info("outbox: %(sent)d sent, %(retry)d to retry, %(failed)d failed", counts)

@@ -159,3 +159,27 @@ def test_closing_keeps_the_breach_in_the_register(env, cli):
     assert again.exit_code == 1 and "closed" in again.stderr
     actions = [e["action"] for e in json.loads(cli("audit", "show", "--json").stdout)]
     assert {"breach_open", "breach_close"} <= set(actions)
+
+
+def test_the_dpo_is_told_as_the_deadline_nears_and_once_it_has_passed(env, cli, inbox):
+    from datetime import UTC, timedelta
+
+    from tutela.clock import now
+
+    soon = (now() - timedelta(hours=60)).astimezone(UTC).isoformat()  # 12 hours left
+    late = (now() - timedelta(hours=80)).astimezone(UTC).isoformat()  # 8 hours past
+    fresh = (now() - timedelta(hours=1)).astimezone(UTC).isoformat()  # 71 hours left
+    ids = [_open(cli, t)["id"] for t in (soon, late, fresh)]
+    report = json.loads(cli("worker", "--once", "--json").stdout)
+    assert report["outbox"]["failed"] == 0
+    to_dpo = [m for m in inbox.messages if env.ctx.policy.dpo.email in m.rcpt_tos]
+    subjects = sorted(
+        line for m in to_dpo for line in m.content.decode().splitlines() if "breach B-" in line
+    )
+    assert any(ids[0] in s and "hours left" in s for s in subjects)
+    assert any(ids[1] in s and "has passed" in s for s in subjects)
+    assert not any(ids[2] in s for s in subjects)
+    cli("worker", "--once", "--json")  # told once each
+    again = [m for m in inbox.messages if env.ctx.policy.dpo.email in m.rcpt_tos]
+    assert len([m for m in again if b"breach B-" in m.content]) == 2
+    assert cli("breaches", "close", ids[0]).exit_code == 0

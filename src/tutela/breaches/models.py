@@ -25,6 +25,8 @@ class Breach(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime)
     opened_by: Mapped[str] = mapped_column(String(128))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime)  # the DPO told it nears
+    overdue_told_at: Mapped[datetime | None] = mapped_column(DateTime)  # ... that it passed
 
 
 class BreachPerson(Base):

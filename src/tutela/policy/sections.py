@@ -183,6 +183,9 @@ class Breaches(_Strict):
     roles: list[Identifier] = Field(
         min_length=1, description="The recipients (roles) that handle breaches."
     )
+    warn_hours_before: int = Field(
+        ge=0, description="Hours before the deadline when the DPO is e-mailed that it nears."
+    )
     time_zone: str = Field(description="Where deadlines are shown in local time (IANA name).")
 
 

@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("opened_at", sa.DateTime(), nullable=False),
         sa.Column("opened_by", sa.String(length=128), nullable=False),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.Column("warned_at", sa.DateTime(), nullable=True),
+        sa.Column("overdue_told_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_breaches")),
     )
     op.create_index(op.f("ix_breaches_status"), "breaches", ["status"])
