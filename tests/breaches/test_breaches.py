@@ -183,3 +183,39 @@ def test_the_dpo_is_told_as_the_deadline_nears_and_once_it_has_passed(env, cli, 
     again = [m for m in inbox.messages if env.ctx.policy.dpo.email in m.rcpt_tos]
     assert len([m for m in again if b"breach B-" in m.content]) == 2
     assert cli("breaches", "close", ids[0]).exit_code == 0
+
+
+def test_two_workers_remind_the_dpo_once(env, cli):
+    import threading
+    from datetime import UTC, timedelta
+
+    from sqlalchemy import func, select
+
+    from tutela.breaches import reminders
+    from tutela.clock import now
+    from tutela.outbox.models import OutboxMessage
+
+    for hours in (60, 80, 65):
+        _open(cli, (now() - timedelta(hours=hours)).astimezone(UTC).isoformat())
+    start, sent = threading.Barrier(2), []
+
+    def worker():
+        start.wait()
+        with session_scope(env.ctx.engine) as session:
+            sent.append(
+                reminders.remind(
+                    session=session,
+                    keyring=env.ctx.keyring(session),
+                    policy=env.ctx.policy,
+                    at=now(),
+                )
+            )
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(sent) == 3
+    with session_scope(env.ctx.engine, write=False) as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
