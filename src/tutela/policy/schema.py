@@ -126,6 +126,15 @@ class Policy(BaseModel):
     def objection(self, scope_id: str) -> ObjectionScope | None:
         return self._by_id["objections"].get(scope_id)
 
+    def record_field(self, field_type: str) -> tuple[str, str] | None:
+        """The first (category, field) stored per subject with this type (the e-mail
+        address, the country), if the policy has one."""
+        for category in self.categories:
+            for spec in category.fields:
+                if category.storage == "record" and spec.type == field_type:
+                    return category.id, spec.id
+        return None
+
     @property
     def kind_ids(self) -> list[str]:
         return [k.id for k in self.subject_kinds]

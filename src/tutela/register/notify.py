@@ -77,7 +77,7 @@ def _one_batch(
     session: Session, keyring: Keyring, policy: Policy, job: PolicyNotice, at: datetime, size: int
 ) -> tuple[int, bool]:
     purpose = policy.purpose(job.purpose)
-    address = _email_field(policy)
+    address = policy.record_field("email")
     if purpose is None or address is None:  # gone from the policy since: nobody to tell of it
         job.status, job.done_at = "done", utc_naive(at)
         return 0, False
@@ -131,14 +131,6 @@ def _one_batch(
     if not more:
         job.status, job.done_at = "done", utc_naive(at)
     return len(rows), more
-
-
-def _email_field(policy: Policy) -> tuple[str, str] | None:
-    for category in policy.categories:
-        for spec in category.fields:
-            if category.storage == "record" and spec.type == "email":
-                return category.id, spec.id
-    return None
 
 
 def _message(policy: Policy, purpose) -> tuple[str, str]:

@@ -228,19 +228,10 @@ def _still_due(session: Session, step: Step, parts: list[Part], as_of: date) -> 
     return [part for part in parts if part.subject_ids]
 
 
-def _country_field(policy: Policy) -> tuple[str, str] | None:
-    """The (category, field) the policy types as a country, if any."""
-    for category in policy.categories:
-        for spec in category.fields:
-            if category.storage == "record" and spec.type == "country":
-                return category.id, spec.id
-    return None
-
-
 def _count_anonymised(session: Session, policy: Policy, keyring: Keyring, step: Step) -> None:
     """What survives anonymisation: counts by kind, source, country and month of first contact.
     The country is decrypted here, in memory, the last time anyone can."""
-    where = _country_field(policy)
+    where = policy.record_field("country")
     country = values_t.alias("country")
     on = [country.c.subject_id == subjects_t.c.id]
     if where:
