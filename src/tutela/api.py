@@ -18,6 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from tutela import __version__
 from tutela.access.router import router as access_router
 from tutela.access.throttle import FailureThrottle
+from tutela.breaches.router import router as breaches_router
 from tutela.context import Context
 from tutela.db import describe_error
 from tutela.edges import Edges
@@ -133,6 +134,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(requests_router)
     app.include_router(opengdpr_router)
     app.include_router(register_router)
+    app.include_router(breaches_router)
     app.include_router(notices_router)
     return app
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tutela import __version__
 from tutela.access.cli import access_app, disclosures_app, principals_app
 from tutela.audit.cli import app as audit_app
-from tutela.breaches.cli import app as breaches_app
+from tutela.breaches.cli_steps import app as breaches_app
 from tutela.cli_support import (
     AsOfOption,
     DbOption,

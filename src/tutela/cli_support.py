@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -33,6 +34,7 @@ __all__ = [
     "acting",
     "acting_as",
     "console",
+    "emit",
     "err_console",
     "load_context",
     "moment",
@@ -155,3 +157,12 @@ def progress_bars(*descriptions: str, total: int | None, enabled: bool) -> Itera
             return advance
 
         yield tuple(bar(name) for name in descriptions)
+
+
+def emit(content: str | bytes, out: Path | None) -> None:
+    """A document to stdout, or to the file `out` (a PDF needs one)."""
+    if out is None:
+        sys.stdout.write(content if isinstance(content, str) else content.decode())
+        return
+    out.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    console.print(f"wrote {out}")

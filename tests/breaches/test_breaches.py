@@ -2,66 +2,18 @@
 change), scoped exactly from the trail, by category or by a list, sealed, audited, closed."""
 
 import json
-from contextlib import suppress
 from datetime import datetime
+
+from breach_people import CASE, import_people, open_breach, person, read_as
 
 from tutela.access.gate import Actor
 from tutela.breaches.models import Breach
-from tutela.db import read_transaction, session_scope
-from tutela.errors import Denied, Unreadable
-from tutela.subjects.flows import read_for_purpose
-
-CASE = "The marketing team's API key was published in a public repository"
-
-
-def _import(cli, tmp_path, *records):
-    path = tmp_path / "people.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    assert cli("subjects", "import", str(path)).exit_code == 0
-
-
-def _person(external_id, kind="prospect", **extra):
-    record = {
-        "external_id": external_id,
-        "kind": kind,
-        "source": "website_contact" if kind == "prospect" else "registration_form",
-        "identification": {
-            "first_name": "Ana",
-            "last_name": "Roy",
-            "email": f"{external_id}@example.org",
-        },
-        "lifecycle": {"last_contact_at": "2026-10-01"}
-        if kind == "prospect"
-        else {"subscription_started_at": "2026-01-01"},
-    }
-    record.update(extra)
-    return record
-
-
-def _open(cli, aware_at="2026-12-03T10:00+01:00", *extra):
-    result = cli("breaches", "open", "--aware-at", aware_at, "--nature", "confidentiality",
-                 "--description", CASE, *extra, "--json")  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def _read(env, actor, external_id, purpose, at):
-    # A refused read is audited and discloses nothing.
-    with read_transaction(env.ctx.engine) as transaction, suppress(Denied, Unreadable):
-        read_for_purpose(
-            session=transaction,
-            keyring=env.ctx.open_keyring(),
-            policy=env.ctx.policy,
-            actor=actor,
-            external_id=external_id,
-            purpose=purpose,
-            at=at,
-        )
+from tutela.db import session_scope
 
 
 def test_the_deadline_is_72_hours_across_a_daylight_saving_change(env, cli):
     # Paris leaves summer time on 2026-10-25: 72 hours after 10:00 CEST is 09:00 CET.
-    opened = _open(cli, "2026-10-24T10:00+02:00")
+    opened = open_breach(cli, "2026-10-24T10:00+02:00")
     assert opened["deadline_local"] == "2026-10-27T09:00+01:00"
     assert opened["deadline_at"] == "2026-10-27T08:00:00Z"
     assert opened["overdue"] is True and opened["hours_left"] < 0
@@ -77,21 +29,22 @@ def test_the_deadline_is_72_hours_across_a_daylight_saving_change(env, cli):
 
 
 def test_a_principals_reads_in_a_window_are_scoped_exactly(env, cli, tmp_path):
-    _import(cli, tmp_path, *(_person(f"p-{n}") for n in range(5)))
+    import_people(cli, tmp_path, *(person(f"p-{n}") for n in range(5)))
     mia = Actor("mia", ("marketing",))
     sam = Actor("sam", ("sales",))
     at = lambda h: datetime.fromisoformat(f"2026-12-03T{h:02d}:00:00+00:00")  # noqa: E731
-    _read(env, mia, "p-0", "relationship_management", at(10))  # in the window
-    _read(env, mia, "p-1", "newsletter", at(11))  # in the window, refused: no consent
-    _read(env, mia, "p-2", "market_research", at(12))  # in the window
-    _read(env, mia, "p-3", "relationship_management", at(16))  # after it
-    _read(env, sam, "p-4", "relationship_management", at(11))  # another principal
-    breach = _open(cli)
+    read_as(env, mia, "p-0", "relationship_management", at(10))  # in the window
+    read_as(env, mia, "p-1", "newsletter", at(11))  # in the window, refused: no consent
+    read_as(env, mia, "p-2", "market_research", at(12))  # in the window
+    read_as(env, mia, "p-3", "relationship_management", at(16))  # after it
+    read_as(env, sam, "p-4", "relationship_management", at(11))  # another principal
+    breach = open_breach(cli)
     args = ["breaches", "scope", breach["id"], "--principal", "mia",
             "--from", "2026-12-03T09:00Z", "--until", "2026-12-03T14:00Z", "--json"]  # fmt: skip
     scoped = json.loads(cli(*args).stdout)
     assert scoped["people"] == 2
-    assert set(scoped["by_category"]) == {"identification", "enriched"}  # what mia was given
+    # mia was given identification and enriched data; these people hold no enriched data.
+    assert set(scoped["by_category"]) == {"identification"}
     assert scoped["by_category"]["identification"]["people"] == 2
     assert scoped["by_category"]["identification"]["records"] == 6  # three fields each
     with session_scope(env.ctx.engine, write=False) as session:
@@ -107,10 +60,10 @@ def test_a_principals_reads_in_a_window_are_scoped_exactly(env, cli, tmp_path):
 
 
 def test_scope_by_category_and_kind_and_by_a_list(env, cli, tmp_path):
-    client = _person("c-1", "client")
+    client = person("c-1", "client")
     client["payments"] = [{"at": "2026-11-01T10:00:00Z", "method": "card", "card_last4": "4242"}]
-    _import(cli, tmp_path, client, _person("c-2", "client"), _person("p-1"))
-    breach = _open(cli)
+    import_people(cli, tmp_path, client, person("c-2", "client"), person("p-1"))
+    breach = open_breach(cli)
     out = json.loads(
         cli("breaches", "scope", breach["id"], "--category", "banking", "--json").stdout
     )
@@ -137,7 +90,7 @@ def test_scope_by_category_and_kind_and_by_a_list(env, cli, tmp_path):
 
 
 def test_the_description_is_sealed_and_handling_is_for_the_policys_roles(env, cli):
-    breach = _open(cli)
+    breach = open_breach(cli)
     with session_scope(env.ctx.engine, write=False) as session:
         stored = session.get(Breach, breach["id"]).description
     assert CASE.encode() not in stored
@@ -150,8 +103,13 @@ def test_the_description_is_sealed_and_handling_is_for_the_policys_roles(env, cl
     assert cli("breaches", "show", breach["id"], "--as", "claire").exit_code == 0
 
 
-def test_closing_keeps_the_breach_in_the_register(env, cli):
-    breach = _open(cli)
+def test_closing_keeps_the_breach_in_the_register(env, cli, tmp_path):
+    import_people(cli, tmp_path, person("p-1"))
+    breach = open_breach(cli, "2026-12-03T10:00+01:00", "--encrypted")  # a stolen backup
+    refused = cli("breaches", "close", breach["id"])
+    assert refused.exit_code == 1 and "assess" in refused.stderr  # the register says why
+    assert cli("breaches", "scope", breach["id"], "--category", "identification").exit_code == 0
+    assert cli("breaches", "assess", breach["id"]).exit_code == 0
     assert cli("breaches", "close", breach["id"]).exit_code == 0
     (listed,) = json.loads(cli("breaches", "list", "--json").stdout)
     assert listed["status"] == "closed" and listed["hours_left"] is None
@@ -169,7 +127,7 @@ def test_the_dpo_is_told_as_the_deadline_nears_and_once_it_has_passed(env, cli, 
     soon = (now() - timedelta(hours=60)).astimezone(UTC).isoformat()  # 12 hours left
     late = (now() - timedelta(hours=80)).astimezone(UTC).isoformat()  # 8 hours past
     fresh = (now() - timedelta(hours=1)).astimezone(UTC).isoformat()  # 71 hours left
-    ids = [_open(cli, t)["id"] for t in (soon, late, fresh)]
+    ids = [open_breach(cli, t)["id"] for t in (soon, late, fresh)]
     report = json.loads(cli("worker", "--once", "--json").stdout)
     assert report["outbox"]["failed"] == 0
     to_dpo = [m for m in inbox.messages if env.ctx.policy.dpo.email in m.rcpt_tos]
@@ -182,7 +140,6 @@ def test_the_dpo_is_told_as_the_deadline_nears_and_once_it_has_passed(env, cli, 
     cli("worker", "--once", "--json")  # told once each
     again = [m for m in inbox.messages if env.ctx.policy.dpo.email in m.rcpt_tos]
     assert len([m for m in again if b"breach B-" in m.content]) == 2
-    assert cli("breaches", "close", ids[0]).exit_code == 0
 
 
 def test_two_workers_remind_the_dpo_once(env, cli):
@@ -196,7 +153,7 @@ def test_two_workers_remind_the_dpo_once(env, cli):
     from tutela.outbox.models import OutboxMessage
 
     for hours in (60, 80, 65):
-        _open(cli, (now() - timedelta(hours=hours)).astimezone(UTC).isoformat())
+        open_breach(cli, (now() - timedelta(hours=hours)).astimezone(UTC).isoformat())
     start, sent = threading.Barrier(2), []
 
     def worker():

@@ -8,10 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from tutela.breaches import service
-from tutela.breaches.models import Breach
+from tutela.breaches import service, steps, view
 from tutela.cli_support import (
     AsOption,
     DbOption,
@@ -41,7 +39,8 @@ def _moment(value: str, option: str) -> datetime:
     return moment
 
 
-def _handler(session, policy, as_):
+def handler(session, policy, as_):
+    """The principal acting, if the policy lets its roles handle breaches."""
     actor = acting_as(session, as_)
     if not policy.handles_breaches(actor.roles):
         raise Denied("breaches are handled by the roles the policy names (`breaches.roles`)")
@@ -69,7 +68,7 @@ def open_(
             session=session,
             keyring=ctx.keyring(session),
             policy=ctx.policy,
-            actor=_handler(session, ctx.policy, as_),
+            actor=handler(session, ctx.policy, as_),
             aware_at=moment,
             natures=nature,
             description=description,
@@ -87,18 +86,27 @@ def open_(
 
 
 @app.command("list")
-def list_(db: DbOption = None, json_output: JsonOption = False) -> None:
-    """Every breach, notified or not, with the time left to notify the authority."""
+def list_(as_: AsOption = None, db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Every breach, notified or not, with its step and the time left to notify the
+    authority."""
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
+        handler(session, ctx.policy, as_)
         rows = [
-            service.summary(session, None, ctx.policy, b, now())
-            for b in session.scalars(select(Breach).order_by(Breach.aware_at))
+            service.summary(session, None, ctx.policy, b, now()) for b in service.every(session)
         ]
     if json_output:
         print_json(rows)
         return
     table = Table(
-        "id", "status", "natures", "aware at", "deadline", "hours left", "people", title="Breaches"
+        "id",
+        "status",
+        "natures",
+        "aware at",
+        "deadline",
+        "hours left",
+        "people",
+        "severity",
+        title="Breaches",
     )
     for r in rows:
         left = "-" if r["hours_left"] is None else f"{r['hours_left']:+.1f}"
@@ -110,6 +118,7 @@ def list_(db: DbOption = None, json_output: JsonOption = False) -> None:
             r["deadline_local"],
             left,
             f"{r['people']:,}",
+            r["level"] or "-",
         )
     console.print(table)
 
@@ -123,8 +132,8 @@ def show(
 ) -> None:
     """One breach: its clock, its description, the people and records by category."""
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        _handler(session, ctx.policy, as_)
-        out = service.summary(
+        handler(session, ctx.policy, as_)
+        out = view.full(
             session, ctx.keyring(session), ctx.policy, service.get(session, breach_id), now()
         )
     if json_output:
@@ -145,6 +154,10 @@ def scope(
     external_ids: Annotated[
         Path | None, typer.Option("--external-ids", help="A file of external ids, one a line.")
     ] = None,
+    encrypted: Annotated[
+        bool,
+        typer.Option("--encrypted", help="What leaked of them was ciphertext; the keys did not."),
+    ] = False,
     as_: AsOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
@@ -157,7 +170,7 @@ def scope(
             raise InvalidInput("a principal's scope needs --from and --until", location="from")
         window = (_moment(from_, "--from"), _moment(until, "--until"))
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        actor = _handler(session, ctx.policy, as_)
+        actor = handler(session, ctx.policy, as_)
         ids = None
         if external_ids is not None:
             wanted = [
@@ -176,6 +189,7 @@ def scope(
             category=category,
             kind=kind,
             subject_ids=ids,
+            encrypted=encrypted,
         )
         out = service.summary(session, None, ctx.policy, breach, now())
     if json_output:
@@ -195,8 +209,8 @@ def close(
 ) -> None:
     """Close a breach; it stays in the register (Art. 33(5))."""
     with load_context(db) as ctx, session_scope(ctx.engine) as session:
-        actor = _handler(session, ctx.policy, as_)
-        breach = service.close(
+        actor = handler(session, ctx.policy, as_)
+        breach = steps.close(
             session=session,
             policy=ctx.policy,
             actor=actor,

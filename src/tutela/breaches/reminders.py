@@ -1,5 +1,5 @@
 """The DPO is e-mailed as a breach's deadline to notify the authority nears, and once it has
-passed (Art. 33(1)), while the breach is open: once each, by whichever worker comes first."""
+passed (Art. 33(1)), while the authority awaits it: once each, by whichever worker comes first."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.breaches.models import Breach
-from tutela.breaches.service import local
+from tutela.breaches.service import clock_runs, local
 from tutela.clock import utc_naive
 from tutela.crypto.keyring import Keyring
 from tutela.outbox.service import enqueue_email
@@ -30,11 +30,15 @@ def remind(*, session: Session, keyring: Keyring, policy: Policy, at: datetime) 
     warn = timedelta(hours=policy.breaches.warn_hours_before)
     due = session.scalars(
         select(Breach)
-        .where(Breach.status == "open", Breach.deadline_at <= moment + warn)
+        .where(
+            Breach.status != "closed",
+            Breach.notified_at.is_(None),
+            Breach.deadline_at <= moment + warn,
+        )
         .with_for_update(skip_locked=True)  # another worker's: it tells the DPO
     ).all()
     sent = 0
-    for breach in due:
+    for breach in filter(clock_runs, due):
         deadline = local(policy, breach.deadline_at)
         if breach.deadline_at <= moment and breach.overdue_told_at is None:
             breach.overdue_told_at = moment

@@ -28,7 +28,18 @@ from tutela.errors import Conflict, Denied, InvalidInput, NotFound
 from tutela.policy.schema import Policy
 from tutela.subjects.models import Connection, Payment, PersonalValue, Subject
 
-__all__ = ["NATURES", "close", "get", "local", "open_breach", "scope", "summary"]
+__all__ = [
+    "NATURES",
+    "clock_runs",
+    "every",
+    "exposed",
+    "get",
+    "local",
+    "open_breach",
+    "readable",
+    "scope",
+    "summary",
+]
 
 NATURES = ("confidentiality", "integrity", "availability")  # the three of the EDPB's guidelines
 
@@ -39,8 +50,15 @@ def _settings(policy: Policy):
     return policy.breaches
 
 
-def _label(breach_id: str) -> str:
-    return f"breach:{breach_id}:description"
+def note_label(breach_id: str, name: str) -> str:
+    """What a sealed text of a breach (description, measures...) is bound to."""
+    return f"breach:{breach_id}:{name}"
+
+
+def note(keyring: Keyring, breach: Breach, name: str) -> str | None:
+    """A sealed text of the breach, opened; None if it has none."""
+    blob = getattr(breach, name)
+    return keyring.open_note(blob, label=note_label(breach.id, name)) if blob else None
 
 
 def open_breach(
@@ -78,12 +96,19 @@ def open_breach(
         opened_at=utc_naive(at),
         opened_by=actor.name,
     )
-    breach.description = keyring.seal_note(description.strip(), label=_label(breach.id))
+    breach.description = keyring.seal_note(
+        description.strip(), label=note_label(breach.id, "description")
+    )
     session.add(breach)
     session.flush()
     detail = {"breach": breach.id, "natures": breach.natures, "encrypted": encrypted}
     audit.log(session, policy, at, Event(actor.name, "breach_open", "done", detail=detail))
     return breach
+
+
+def every(session: Session) -> list[Breach]:
+    """Every breach, in the order the controller became aware of them."""
+    return list(session.scalars(select(Breach).order_by(Breach.aware_at, Breach.id)))
 
 
 def get(session: Session, breach_id: str) -> Breach:
@@ -97,6 +122,15 @@ def local(policy: Policy, moment: datetime) -> str:
     """A stored (naive UTC) time in the policy's time zone, with its offset."""
     zone = ZoneInfo(_settings(policy).time_zone)
     return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).isoformat(timespec="minutes")
+
+
+def clock_runs(breach: Breach) -> bool:
+    """Whether the authority still awaits this breach's notification: none submitted yet,
+    and not assessed (afresh) as unlikely to result in a risk."""
+    if breach.status == "closed" or breach.notified_at is not None:
+        return False
+    done = breach.assessment
+    return done is None or done.get("stale", False) or done["notify_authority"]
 
 
 def summary(
@@ -120,16 +154,17 @@ def summary(
         "aware_at": breach.aware_at,
         "deadline_at": breach.deadline_at,
         "deadline_local": local(policy, breach.deadline_at),
-        "hours_left": None if breach.status == "closed" else round(left.total_seconds() / 3600, 1),
-        "overdue": breach.status == "open" and left.total_seconds() < 0,
+        "hours_left": round(left.total_seconds() / 3600, 1) if clock_runs(breach) else None,
+        "overdue": clock_runs(breach) and left.total_seconds() < 0,
         "people": len(people),
         "records": records,
         "by_category": dict(sorted(counts.items())),
         "opened_by": breach.opened_by,
         "closed_at": breach.closed_at,
+        "level": (breach.assessment or {}).get("level"),
     }
     if keyring is not None:
-        out["description"] = keyring.open_note(breach.description, label=_label(breach.id))
+        out["description"] = note(keyring, breach, "description")
     return out
 
 
@@ -145,8 +180,12 @@ def scope(
     category: str | None = None,
     kind: str | None = None,
     subject_ids: Iterable[str] | None = None,
+    encrypted: bool = False,
 ) -> dict[str, list[str]]:
-    """Record the people the breach concerns (subject id -> categories), found one way."""
+    """Record the people the breach concerns (subject id -> categories), found one way.
+
+    What a principal read through the gate leaked readable; a category or a list leaked
+    only as ciphertexts when the breach or this scope says so (a stolen backup, keys safe)."""
     if breach.status == "closed":
         raise Conflict(f"breach {breach.id} is closed")
     if principal is not None:
@@ -165,27 +204,55 @@ def scope(
         raise InvalidInput(
             "scope by principal and window, by category, or by a list", location="scope"
         )
+    ciphertexts = how != "principal" and (encrypted or breach.encrypted)
     records = _records(session, policy, found)
+    # A category given to the principal but empty for this person disclosed nothing of them.
+    found = {sid: [c for c in cats if records[sid].get(c)] for sid, cats in found.items()}
+    found = {sid: cats for sid, cats in found.items() if cats}
     for subject_id, categories in found.items():
         row = session.get(BreachPerson, (breach.id, subject_id))
         if row is None:
             row = BreachPerson(
-                breach_id=breach.id, subject_id=subject_id, categories=[], found_by=how, records=0
+                breach_id=breach.id,
+                subject_id=subject_id,
+                categories=[],
+                found_by=how,
+                records=0,
+                readable=[],
             )
             session.add(row)
+        leaked = set(row.readable or []) | (set() if ciphertexts else set(categories))
+        row.readable = sorted(leaked)  # readable once, readable
         row.categories = sorted(set(row.categories) | set(categories))
         row.records = {c: records[subject_id].get(c, 0) for c in row.categories}
+    if breach.assessment is not None and found:  # assessed on fewer facts: assess again
+        breach.assessment = {**breach.assessment, "stale": True}
     session.flush()
     event = Event(
         actor.name,
         "breach_scope",
         "done",
         categories=sorted({c for cats in found.values() for c in cats}),
-        detail={"breach": breach.id, "by": how, "people": len(found)},
+        detail={"breach": breach.id, "by": how, "people": len(found), "encrypted": ciphertexts},
         subjects=sorted(found),
     )
     audit.log(session, policy, at, event)
     return found
+
+
+def readable(breach: Breach, person: BreachPerson) -> list[str]:
+    """The categories of the person's data that leaked readable."""
+    if person.readable is not None:
+        return person.readable
+    return [] if breach.encrypted else person.categories
+
+
+def exposed(breach: Breach, person: BreachPerson) -> list[str]:
+    """The categories of the person's data the breach puts at risk. Encryption keeps data
+    confidential (Art. 34(3)(a)); it does not keep it intact or available."""
+    if set(breach.natures) == {"confidentiality"}:
+        return readable(breach, person)
+    return person.categories
 
 
 def read_by(
@@ -252,14 +319,3 @@ def _records(
             for sid, n in rows:
                 counts[sid][owners[storage]] += n
     return counts
-
-
-def close(
-    *, session: Session, policy: Policy, actor: Actor, breach: Breach, at: datetime
-) -> Breach:
-    if breach.status == "closed":
-        raise Conflict(f"breach {breach.id} is closed already")
-    breach.status, breach.closed_at = "closed", utc_naive(at)
-    detail = {"breach": breach.id}
-    audit.log(session, policy, at, Event(actor.name, "breach_close", "done", detail=detail))
-    return breach

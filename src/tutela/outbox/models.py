@@ -27,3 +27,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # What a message to a person is for (`breach:B-2026-1a2b3c`) and whom: its delivery is
+    # then audited in that person's trail.
+    tag: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(32))

@@ -97,10 +97,15 @@ def enqueue_email(
     body: str,
     at: datetime,
     attachment: tuple[str, str, str] | None = None,
+    tag: str | None = None,
+    subject_id: str | None = None,
 ) -> OutboxMessage:
-    """An e-mail, with an optional attachment (file name, media type, text), all sealed."""
+    """An e-mail, with an optional attachment (file name, media type, text), all sealed.
+    A `tag` (what it is for) and `subject_id` (to whom) have its delivery audited."""
     message = OutboxMessage(
         channel="email",
+        tag=tag,
+        subject_id=subject_id,
         recipient=b"",
         subject=subject,
         body=None,
@@ -195,7 +200,18 @@ def _mark(
                 counts["sent"] += 1
             else:
                 _failed(message, sent.error, moment, counts)
-            if sent.channel in _AUDITED:
+            if message.tag is not None:  # never the address: the person's id and the tag
+                notices.append(
+                    Event(
+                        "outbox",
+                        "deliver_message",
+                        "done" if sent.error is None else "failed",
+                        subject_id=message.subject_id,
+                        reason=sent.error or "",
+                        detail={"message": sent.id, "tag": message.tag},
+                    )
+                )
+            elif sent.channel in _AUDITED:
                 notices.append(
                     Event(
                         "outbox",

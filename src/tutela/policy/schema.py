@@ -315,6 +315,13 @@ def _check_references(policy: Policy) -> None:
             expect(role, recipients, f"breaches.roles[{j}]", "recipient")
         if policy.breaches.time_zone not in available_timezones():
             problems.append(("breaches.time_zone", "unknown time zone; expected an IANA name"))
+        for name in policy.breaches.categories:
+            expect(name, categories, f"breaches.categories.{name}", "category")
+        for name in sorted(set(categories) - set(policy.breaches.categories)):
+            problems.append((f"breaches.categories.{name}", "missing: every category needs one"))
+        scores = [band.score for band in policy.breaches.severity.levels]
+        if scores != sorted(scores) or len(set(scores)) != len(scores):
+            problems.append(("breaches.severity.levels", "expected levels in increasing score"))
     rights = policy.rights_requests
     expect(rights.purpose, purposes, "rights_requests.purpose", "purpose")
     for j, role in enumerate(rights.doors):

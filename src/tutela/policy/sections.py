@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from tutela.policy.breach_rules import Breaches
+
 __all__ = [
     "AccessReview",
     "Anchor",
@@ -57,7 +59,9 @@ LegalBasis = Literal[
 # GDPR Art. 17(3)(b) and (e), Art. 18(2).
 ErasureGround = Literal["legal_obligation", "legal_claims"]
 
-FieldType = Literal["string", "email", "phone", "date", "number", "boolean", "ip", "country"]
+FieldType = Literal[
+    "string", "email", "phone", "date", "number", "boolean", "ip", "country", "language"
+]
 
 # Lifecycle dates of a subject (or of one of its records) a retention period can start from.
 Anchor = Literal[
@@ -172,21 +176,6 @@ class ObjectionScope(_Strict):
     after_death: bool = Field(
         False, description="From a recorded date of death, the person counts as objecting."
     )
-
-
-class Breaches(_Strict):
-    """Personal data breaches (§21, GDPR Art. 33-34)."""
-
-    authority_deadline_hours: int = Field(
-        gt=0, description="Hours from awareness to notify the supervisory authority (Art. 33(1))."
-    )
-    roles: list[Identifier] = Field(
-        min_length=1, description="The recipients (roles) that handle breaches."
-    )
-    warn_hours_before: int = Field(
-        ge=0, description="Hours before the deadline when the DPO is e-mailed that it nears."
-    )
-    time_zone: str = Field(description="Where deadlines are shown in local time (IANA name).")
 
 
 class AccessReview(_Strict):

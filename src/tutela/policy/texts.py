@@ -47,6 +47,10 @@ def texts(policy: Policy) -> Iterator[tuple[str, str]]:
         for spec in category.fields:
             if spec.description:
                 yield f"categories.{category.id}.fields.{spec.id}", spec.description
+    if policy.breaches is not None:  # what people are told of a breach (Art. 34(2))
+        for name, meaning in policy.breaches.categories.items():
+            yield f"breaches.categories.{name}.consequences", meaning.consequences
+            yield f"breaches.categories.{name}.advice", meaning.advice
     if policy.rights_requests.identity_proof:
         yield "rights_requests.identity_proof", policy.rights_requests.identity_proof
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tutela.cli_support import DbOption, JsonOption, console, load_context, print_json
+from tutela.cli_support import DbOption, JsonOption, console, emit, load_context, print_json
 from tutela.db import session_scope
 from tutela.errors import NotFound
 from tutela.register import render, subprocessors
@@ -40,7 +39,7 @@ def export(
         raise typer.BadParameter("a PDF is written to a file", param_hint="--out")
     with load_context(db) as ctx:
         policy, dated = ctx.policy, activity_dates(ctx.engine)
-    _emit(render.render(register(policy, lang, dated), fmt), out)
+    emit(render.render(register(policy, lang, dated), fmt), out)
 
 
 def notice(
@@ -60,15 +59,7 @@ def notice(
         raise typer.BadParameter("a PDF is written to a file", param_hint="--out")
     with load_context(db) as ctx:
         policy = ctx.policy
-    _emit(render.render_notice(derive_notice(policy, lang, kind), fmt), out)
-
-
-def _emit(content: str | bytes, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.write(content if isinstance(content, str) else content.decode())
-        return
-    out.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    console.print(f"wrote {out}")
+    emit(render.render_notice(derive_notice(policy, lang, kind), fmt), out)
 
 
 subprocessors_app = typer.Typer(

@@ -86,6 +86,17 @@ def _country(value: object) -> str:
     return text
 
 
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _language(value: object) -> str:
+    """A language tag (BCP 47: fr, fr-FR, zh-Hant-TW), as a browser sends it."""
+    text = _text(value)
+    if not _LANGUAGE_TAG.match(text):
+        raise ValueProblem("expected a language tag such as fr or fr-FR")
+    return text
+
+
 _CHECKS = {
     "string": _text,
     "email": _email,
@@ -95,6 +106,7 @@ _CHECKS = {
     "boolean": _boolean,
     "ip": _ip,
     "country": _country,
+    "language": _language,
 }
 
 
