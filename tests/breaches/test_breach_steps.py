@@ -293,3 +293,4 @@ def test_counts_read_as_each_language_writes_them():
     from tutela.breaches.words import number
 
     assert (number(12000, "en"), number(12000, "fr")) == ("12,000", "12\u202f000")
+    assert (number(3.5, "en"), number(3.5, "fr")) == ("3.5", "3,5")

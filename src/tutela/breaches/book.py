@@ -69,7 +69,7 @@ def _row(policy: Policy, b: dict, lang: str) -> dict[str, str]:
             if b["told_at"]
             else reason(*assessment["reasons"]["people"], lang)
         )
-        level = f"{word(assessment['level'], lang)} ({assessment['severity']})"
+        level = f"{word(assessment['level'], lang)} ({number(assessment['severity'], lang)})"
     return {
         "breach": b["id"],
         "status": word(f"s_{b['status']}", lang),

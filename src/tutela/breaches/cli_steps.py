@@ -193,6 +193,13 @@ def communicate(
         return
     if result["how"] == "individual":
         console.print(f"breach {breach_id}: {result['queued']:,} messages queued")
+    apart = {
+        "deceased": "deceased, not written to",
+        "spared_encrypted": "whose data leaked only encrypted, not at risk",
+    }
+    for key, words in apart.items():
+        if result[key]:
+            console.print(f"{result[key]:,} people {words}")
     if result.get("unreachable"):
         console.print(f"{result['unreachable']:,} people have no e-mail address: publish this")
     if "text" in result:

@@ -196,6 +196,7 @@ def word(key: str, lang: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def number(n: int, lang: str) -> str:
-    """A count as its readers write it: 12,000 in English, 12 000 in French."""
-    return f"{n:,}".replace(",", "\u202f") if lang == "fr" else f"{n:,}"
+def number(n: float, lang: str) -> str:
+    """A number as its readers write it: 12,000 and 3.5 in English, 12 000 and 3,5 in French."""
+    text = f"{n:,}"
+    return text.replace(",", "\u202f").replace(".", ",") if lang == "fr" else text
