@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_SUBJECTS ?= 1000
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test lint bench clean
+.PHONY: install browser run test lint bench clean
 
 $(STAMP): pyproject.toml
 	@# PDF letters (WeasyPrint) subset their fonts with HarfBuzz: Debian's library, if missing.
@@ -23,7 +23,12 @@ run: $(STAMP) ## Initialise tutela.db (bundled policy, demo data) if needed, the
 	$(BIN)/tutela demo --subjects $(DEMO_SUBJECTS) --if-empty
 	$(BIN)/tutela serve
 
-test: $(STAMP) ## Every test on SQLite and on PostgreSQL (a missing server fails under CI=true).
+browser: ## Debian's Chromium, which the console's browser tests drive (Playwright).
+	@command -v chromium >/dev/null || apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium missing: the browser tests will say so"
+
+test: $(STAMP) browser ## Every test on SQLite and on PostgreSQL (a missing server fails under CI=true).
 	TUTELA_TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
 
 lint: $(STAMP) ## Static checks.

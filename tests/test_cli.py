@@ -17,6 +17,7 @@ def test_init_is_safe_to_run_twice(cli, tmp_path, monkeypatch):
     assert first.exit_code == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["key_file_created"] and report["admin_key"].startswith("tutela_")
+    assert len(report["admin_password"]) == 24  # the console's, shown this once
     assert stat.S_IMODE(os.stat(tmp_path / "tutela.key").st_mode) == 0o600
     assert (tmp_path / "tutela.db").exists()
     assert report["opengdpr_test_pair_created"]  # a self-signed pair, to try the door
@@ -27,6 +28,7 @@ def test_init_is_safe_to_run_twice(cli, tmp_path, monkeypatch):
         "key_file_created": False,
         "keyring_created": False,
         "admin_key": None,
+        "admin_password": None,
         "opengdpr_test_pair_created": False,
         "trail_keyed": None,  # a fresh trail is keyed from its first event
     }

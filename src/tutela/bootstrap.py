@@ -22,6 +22,7 @@ from tutela.migrations import upgrade
 from tutela.policy import policy_text
 from tutela.register.flows import record_first
 from tutela.settings import Settings
+from tutela.web.accounts import one_time_password, set_password
 
 __all__ = ["ADMIN", "InitReport", "initialise"]
 
@@ -34,6 +35,8 @@ class InitReport:
     keyring_created: bool
     admin_key: str | None  # shown once, when the administrator is created
     opengdpr_test_pair_created: bool = False
+    admin_password: str | None = None  # the administrator's console password, shown once
+    admin_name: str = ADMIN
     # The check of a trail written before chains were keyed, when there was one to key.
     legacy_trail: VerifyReport | None = None
 
@@ -42,6 +45,7 @@ class InitReport:
             "key_file_created": self.key_file_created,
             "keyring_created": self.keyring_created,
             "admin_key": self.admin_key,
+            "admin_password": self.admin_password,
             "opengdpr_test_pair_created": self.opengdpr_test_pair_created,
             "trail_keyed": self.legacy_trail.intact if self.legacy_trail else None,
         }
@@ -80,9 +84,9 @@ def initialise(ctx: Context) -> InitReport:
             at=now(),
         )
         legacy = key_legacy_trail(session, ctx.policy, keyset, actor=Actor.console().name)
-        admin_key = None
+        admin_key = admin_password = None
         if session.scalar(select(Principal.id).where(Principal.name == ADMIN)) is None:
-            _, admin_key = add_principal(
+            admin, admin_key = add_principal(
                 session=session,
                 policy=ctx.policy,
                 actor=Actor.console(),
@@ -92,5 +96,15 @@ def initialise(ctx: Context) -> InitReport:
                 active_until=None,
                 at=now(),
             )
+            admin_password = one_time_password()
+            set_password(session=session, policy=ctx.policy, principal=admin,
+                         password=admin_password, by=Actor.console().name, at=now())  # fmt: skip
     ctx.follow_policy(now=True)
-    return InitReport(key_file_created, keyring_created, admin_key, pair_created, legacy)
+    return InitReport(
+        key_file_created,
+        keyring_created,
+        admin_key,
+        opengdpr_test_pair_created=pair_created,
+        legacy_trail=legacy,
+        admin_password=admin_password,
+    )

@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from tutela import __version__
-from tutela.access.cli import access_app, disclosures_app, principals_app
+from tutela.access.cli import access_app, disclosures_app
 from tutela.audit.cli import app as audit_app
 from tutela.breaches.cli_steps import app as breaches_app
 from tutela.cli_support import (
@@ -39,6 +39,7 @@ from tutela.retention.cli import holds_app
 from tutela.retention.cli import stats as retention_stats
 from tutela.subjects.cli import app as subjects_app
 from tutela.subjects.cli import demo
+from tutela.web.cli import principals_app
 
 if TYPE_CHECKING:
     from tutela.bootstrap import InitReport
@@ -110,6 +111,12 @@ def _print_init(ctx: Context, report: InitReport) -> None:
     if report.admin_key:
         console.print("administrator API key (shown once, store it now):")
         console.print(report.admin_key, markup=False, highlight=False)
+    if report.admin_password:
+        console.print(
+            f"console sign-in at /console: {report.admin_name} with this password "
+            "(shown once; change it with `tutela principals set-password`):"
+        )
+        console.print(report.admin_password, markup=False, highlight=False)
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 from tutela.access.models import AccessReport, ApiKey, Disclosure, Principal
 from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
-from tutela.breaches.models import Breach, BreachPerson
+from tutela.breaches.models import Breach, BreachNotification, BreachPerson
 from tutela.consent.models import Consent, Objection, Suppression
 from tutela.crypto.models import DataKey, MasterKeyRecord, WrappedKey
 from tutela.db import Base
@@ -19,6 +19,7 @@ from tutela.subjects.models import (
     PersonalValue,
     Subject,
 )
+from tutela.web.models import ConsoleCredential, ConsoleSession
 
 __all__ = [
     "AccessReport",
@@ -29,9 +30,12 @@ __all__ = [
     "AuditHead",
     "Base",
     "Breach",
+    "BreachNotification",
     "BreachPerson",
     "Connection",
     "Consent",
+    "ConsoleCredential",
+    "ConsoleSession",
     "DataKey",
     "DataLimit",
     "Disclosure",

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
         None,
         description="Master key (base64, 32 bytes) given by the environment instead of a file.",
     )
+    console_idle_minutes: int = Field(
+        30, ge=1, le=1440, description="A console session unused this long is signed out."
+    )
     host: str = Field("127.0.0.1", description="Address `tutela serve` listens on.")
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body the API reads (413 beyond)."

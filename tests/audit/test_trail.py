@@ -103,7 +103,7 @@ def _tamper(env, change):
         (
             "update",
             lambda s: s.execute(
-                update(AuditEvent).where(AuditEvent.seq == 5).values(outcome="allowed")
+                update(AuditEvent).where(AuditEvent.seq == 5).values(outcome="tampered")
             ),
             5,
             "was altered",

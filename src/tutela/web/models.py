@@ -1,0 +1,34 @@
+"""What signing in to the console keeps: a principal's password (argon2) and optional TOTP
+secret (sealed), and the open sessions, known by the hash of their cookie only."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tutela.db import Base
+
+__all__ = ["ConsoleCredential", "ConsoleSession"]
+
+
+class ConsoleCredential(Base):
+    __tablename__ = "console_credentials"
+
+    principal_id: Mapped[int] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(128))  # argon2id, with its salt
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed; None: no TOTP
+    set_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConsoleSession(Base):
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie
+    principal_id: Mapped[int] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))  # what every form of the session carries
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,127 @@
+"""Signing in to the console, on both engines: argon2 passwords, TOTP, a session cookie that
+is HttpOnly and SameSite=Strict, CSRF on every form, a strict CSP, idle expiry, sign-out; and
+a dashboard that shows each part only to the roles the policy lets see it."""
+
+import re
+from datetime import timedelta
+
+import pyotp
+from console_support import PASSWORD, csrf_of, sign_in, staff
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tutela.access.service import get_principal
+from tutela.api import create_app
+from tutela.clock import now, travel
+from tutela.db import session_scope
+from tutela.web.models import ConsoleCredential, ConsoleSession
+
+
+def test_staff_sign_in_and_out_with_a_strict_session(env, key_for):
+    staff(env, key_for, "claire", ["dpo"])
+    with TestClient(create_app(env.ctx)) as client:
+        assert client.get("/console", follow_redirects=False).headers["location"] == (
+            "/console/login"
+        )
+        signed = sign_in(client, "claire")
+        assert signed.status_code == 303 and signed.headers["location"] == "/console"
+        cookie = signed.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+        home = client.get("/console")
+        assert home.status_code == 200 and "claire" in home.text and "Breaches" in home.text
+        csp = home.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp and home.headers["cache-control"] == "no-store"
+        assert not re.search(r"<script(?![^>]*\bsrc=)", home.text)  # no inline script
+        assert not re.search(r"\sstyle=", home.text)  # no inline style
+        out = client.post("/console/logout", data={"csrf": csrf_of(home.text)},
+                          follow_redirects=False)  # fmt: skip
+        assert out.status_code == 303
+        assert client.get("/console", follow_redirects=False).status_code == 303
+    with session_scope(env.ctx.engine, write=False) as session:
+        assert session.scalars(select(ConsoleSession)).all() == []
+        claire = get_principal(session=session, name="claire")
+        stored = session.get(ConsoleCredential, claire.id).password_hash
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_every_refusal_reads_alike_and_is_audited(env, key_for, cli):
+    import json
+
+    staff(env, key_for, "claire", ["dpo"])
+    staff(env, key_for, "partner", ["partners"])  # an external recipient: not staff
+    with TestClient(create_app(env.ctx)) as client:
+        wrong = sign_in(client, "claire", "not the passphrase")
+        unknown = sign_in(client, "nobody", PASSWORD)
+        external = sign_in(client, "partner")
+        for answer in (wrong, unknown, external):
+            assert answer.status_code == 401 and "Wrong name, password or code." in answer.text
+    events = [e for e in json.loads(cli("audit", "show", "--json").stdout)
+              if e["action"] == "sign_in"]  # fmt: skip
+    assert [e["outcome"] for e in events] == ["denied", "denied", "denied"]
+    assert not any(PASSWORD in json.dumps(e) or "not the passphrase" in json.dumps(e)
+                   for e in events)  # fmt: skip
+
+
+def test_a_form_without_its_token_is_refused(env, key_for):
+    staff(env, key_for, "claire", ["dpo"])
+    with TestClient(create_app(env.ctx)) as client:
+        client.get("/console/login")
+        forged = client.post("/console/login", data={"csrf": "forged", "name": "claire",
+                                                     "password": PASSWORD})  # fmt: skip
+        assert forged.status_code == 403
+        assert sign_in(client, "claire").status_code == 303
+        out = client.post("/console/logout", data={"csrf": "forged"})
+        assert out.status_code == 403
+        assert client.get("/console").status_code == 200  # still signed in
+
+
+def test_an_idle_session_is_signed_out(env, key_for):
+    staff(env, key_for, "claire", ["dpo"])
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        idle = timedelta(minutes=env.ctx.settings.console_idle_minutes)
+        with travel(now() + idle - timedelta(seconds=5)):
+            assert client.get("/console").status_code == 200  # used: the idle time restarts
+        with travel(now() + 2 * idle):
+            assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_a_principal_with_totp_needs_its_code(env, key_for, cli):
+    staff(env, key_for, "claire", ["dpo"])
+    uri = cli("principals", "enable-totp", "claire").stdout
+    secret = re.search(r"secret=([A-Z2-7]+)", uri).group(1)
+    with TestClient(create_app(env.ctx)) as client:
+        assert sign_in(client, "claire").status_code == 401
+        code = pyotp.TOTP(secret).now()
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        assert sign_in(client, "claire", code=wrong).status_code == 401
+        assert sign_in(client, "claire", code=code).status_code == 303
+
+
+def test_the_dashboard_shows_what_the_roles_may_see(env, key_for, cli):
+    staff(env, key_for, "claire", ["dpo"])
+    staff(env, key_for, "mia", ["marketing"])
+    cli("breaches", "open", "--aware-at", "2026-12-01T10:00+01:00", "--nature", "integrity",
+        "--description", "x")  # fmt: skip
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        dpo = client.get("/console?lang=fr").text
+        assert "Violations" in dpo and "B-2026-" in dpo and "Revue des accès" in dpo
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "mia")
+        page = client.get("/console").text
+        assert env.ctx.policy.version in page
+        for hidden in ("Breaches", "B-2026-", "Rights requests", "Access review"):
+            assert hidden not in page
+
+
+def test_guessing_a_password_is_slowed_and_others_still_sign_in(env, key_for):
+    staff(env, key_for, "claire", ["dpo"])
+    staff(env, key_for, "mia", ["marketing"])
+    with TestClient(create_app(env.ctx)) as client:
+        for _ in range(5):
+            assert sign_in(client, "claire", "a wrong guess!!").status_code == 401
+        slowed = sign_in(client, "claire")
+        assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) > 0
+        assert sign_in(client, "mia").status_code == 303
