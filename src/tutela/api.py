@@ -28,7 +28,9 @@ from tutela.register.router import router as register_router
 from tutela.requests.opengdpr import router as opengdpr_router
 from tutela.requests.router import router as requests_router
 from tutela.subjects.router import router as subjects_router
+from tutela.web.console_requests import router as console_requests_router
 from tutela.web.pages import router as console_router
+from tutela.web.portal import router as portal_router
 
 __all__ = ["create_app", "create_app_from_settings"]
 
@@ -104,6 +106,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     app.state.throttle = FailureThrottle()
     app.state.sign_in_throttle = FailureThrottle(limit=5)  # console passwords: 5 a minute
+    app.state.portal_throttle = FailureThrottle(limit=5)  # portal requests: 5 a minute
     app.add_exception_handler(TutelaError, _error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)
@@ -139,6 +142,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(breaches_router)
     app.include_router(notices_router)
     app.include_router(console_router)
+    app.include_router(portal_router)
+    app.include_router(console_requests_router)
     app.mount(
         "/console/static",
         StaticFiles(packages=[("tutela.web", "static")]),

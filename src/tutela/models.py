@@ -19,7 +19,7 @@ from tutela.subjects.models import (
     PersonalValue,
     Subject,
 )
-from tutela.web.models import ConsoleCredential, ConsoleSession
+from tutela.web.models import ConsoleCredential, ConsoleSession, PortalGrant
 
 __all__ = [
     "AccessReport",
@@ -48,6 +48,7 @@ __all__ = [
     "PersonalValue",
     "PolicyNotice",
     "PolicyVersion",
+    "PortalGrant",
     "PostMortemDirective",
     "Principal",
     "RightsRequest",

@@ -67,9 +67,11 @@ def export_copy(
 ) -> str | bytes:
     """The answer to an access or portability request with its copy of the data, for the
     person, once the request is answered."""
-    permissions.require_steering(rules.policy, actor)
+    if actor != permissions.requester(request_id):  # refused before anything is looked up
+        permissions.require_steering(rules.policy, actor)
     export.check_format(fmt, export.COPY_FORMATS)
     request = service.get(session=session, request_id=request_id)
+    permissions.require_steering_or_requester(rules.policy, actor, request)
     if request.type not in export.EXPORTABLE:
         raise InvalidInput(f"a {request.type} request has no copy to export", location="id")
     if request.status in (RequestStatus.OPEN, RequestStatus.VERIFIED):

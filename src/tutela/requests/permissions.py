@@ -4,7 +4,8 @@ Roles granted the rights-requests purpose steer requests: they list, show, open 
 behalf, verify, extend, process, refuse and export them. A door (a role of
 `rights_requests.doors`: the company's applications, an OpenGDPR client) submits requests
 for the people themselves, online only, and follows, verifies with the person's code or
-cancels only those it submitted. Nobody else touches requests.
+cancels only those it submitted. The person who made a request on the portal, proven by
+the portal's grant for it, follows it and gets its copy. Nobody else touches requests.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from tutela.requests.models import RightsRequest
 
 __all__ = [
     "opened_by_filter",
+    "requester",
     "require_door_or_steering",
     "require_own",
     "require_steering",
+    "require_steering_or_requester",
     "steers",
 ]
 
@@ -64,3 +67,23 @@ def opened_by_filter(policy: Policy, actor: Actor) -> str | None:
         return actor.name
     require_steering(policy, actor)
     return None
+
+
+REQUESTER = "requester:"
+
+
+def requester(request_id: str) -> Actor:
+    """The person who made a portal request, once the portal has checked its grant: used
+    only to export that request's copy, which holds their own data and nobody else's (Art.
+    15(3)). No role of the policy is theirs, so no grant limits what the copy reads: the
+    copy's own rules do, as for the copy e-mailed to them; the trail names them."""
+    return Actor(f"{REQUESTER}{request_id}", None)
+
+
+def require_steering_or_requester(policy: Policy, actor: Actor, request: RightsRequest) -> None:
+    """A steering role, or the person who made this portal request (their own copy)."""
+    if actor.name.startswith(REQUESTER):  # never a role of its own: this request only
+        if actor == requester(request.id) and request.channel == "portal":
+            return
+        raise Denied("a person gets the copy of their own portal request only")
+    require_steering(policy, actor)

@@ -29,8 +29,8 @@ TYPES = (
     "consent_withdrawal",
     "post_mortem",
 )
-CHANNELS = ("api", "post", "email", "opengdpr")
-ONLINE = ("api", "email", "opengdpr")  # doors where a one-time code proves the requester
+CHANNELS = ("api", "post", "email", "opengdpr", "portal")
+ONLINE = ("api", "email", "opengdpr", "portal")  # where a one-time code proves the requester
 
 
 def open_request(

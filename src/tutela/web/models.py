@@ -1,5 +1,6 @@
 """What signing in to the console keeps: a principal's password (argon2) and optional TOTP
-secret (sealed), and the open sessions, known by the hash of their cookie only."""
+secret (sealed), and the open sessions, known by the hash of their cookie only; and what
+lets a person follow the request they made on the portal: a grant, known by its hash."""
 
 from datetime import datetime
 
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["ConsoleCredential", "ConsoleSession"]
+__all__ = ["ConsoleCredential", "ConsoleSession", "PortalGrant"]
 
 
 class ConsoleCredential(Base):
@@ -32,3 +33,16 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))  # what every form of the session carries
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PortalGrant(Base):
+    """The browser that made a portal request holds its token: it alone follows the request,
+    proves the person's code and, once answered, downloads the copy."""
+
+    __tablename__ = "portal_grants"
+
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("rights_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -14,11 +14,12 @@ from tutela.clock import now
 from tutela.context import Context
 from tutela.db import session_scope
 from tutela.errors import Denied
+from tutela.requests import permissions
 from tutela.web import accounts, dashboard, sessions
 from tutela.web.i18n import LANGUAGES, choose, environment
 from tutela.web.security import check_csrf, harden
 
-__all__ = ["router"]
+__all__ = ["form_fields", "page", "posted", "router", "signed_in", "slowed", "to_login"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_CSRF = "tutela_login_csrf"  # before a session exists, the login form's token (double submit)
@@ -49,10 +50,17 @@ def _cookie(request: Request, response: Response, name: str, value: str) -> None
     )
 
 
+def _menu(ctx: Context, actor) -> tuple[str, ...]:
+    """The work pages the principal's roles reach: a page never offers what it would refuse."""
+    return ("requests",) if permissions.steers(ctx.policy, actor) else ()
+
+
 def page(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     """A page in the reader's language, with the headers every page carries."""
     lang = _lang(request)
-    html = environment(lang).get_template(template).render(request=request, **values)
+    user = values.get("user")
+    menu = _menu(_ctx(request), user.actor) if user else ()
+    html = environment(lang).get_template(template).render(request=request, menu=menu, **values)
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in LANGUAGES:
         _cookie(request, response, LANG, lang)
@@ -77,9 +85,34 @@ def to_login() -> RedirectResponse:
     return RedirectResponse("/console/login", status_code=303)
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
+    """A form's text fields, each cut to a bounded length; a field holding a NUL is dropped."""
     form = await request.form()
     return {k: v[:FIELD_LIMIT] for k, v in form.items() if isinstance(v, str) and "\x00" not in v}
+
+
+def slowed(request: Request, throttle: FailureThrottle, client: str) -> Response | None:
+    """The 429 page while `client` has failed too often, else None."""
+    wait = throttle.retry_after(client)
+    if not wait:
+        return None
+    response = page(request, "error.html", 429, kind="slowed")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+async def posted(request: Request) -> tuple[sessions.SignedIn, dict[str, str]] | Response:
+    """The signed-in principal and the form they sent with their session's token; or the
+    answer that refuses it (the sign-in page, a forged form)."""
+    user = signed_in(request)
+    if user is None:
+        return to_login()
+    form = await form_fields(request)
+    try:
+        check_csrf(form.get("csrf"), user.csrf)
+    except Denied:
+        return page(request, "error.html", 403, kind="csrf", user=user)
+    return user, form
 
 
 @router.get("/login")
@@ -92,7 +125,7 @@ def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await _form(request)
+    form = await form_fields(request)
     ctx = _ctx(request)
     try:
         check_csrf(form.get("csrf"), request.cookies.get(LOGIN_CSRF))
@@ -101,11 +134,8 @@ async def login(request: Request) -> Response:
     # Per address and name: guessing one account is slowed, other people's sign-in is not.
     client = f"{request.client.host if request.client else 'unknown'}:{form.get('name', '')}"
     throttle: FailureThrottle = request.app.state.sign_in_throttle
-    wait = throttle.retry_after(client)
-    if wait:
-        response = page(request, "error.html", 429, kind="slowed")
-        response.headers["Retry-After"] = str(wait)
-        return response
+    if refused := slowed(request, throttle, client):
+        return refused
     with session_scope(ctx.engine) as session:
         principal = accounts.sign_in(
             session=session,
@@ -131,14 +161,10 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return to_login()
-    form = await _form(request)
-    try:
-        check_csrf(form.get("csrf"), user.csrf)
-    except Denied:
-        return page(request, "error.html", 403, kind="csrf", user=user)
+    sent = await posted(request)
+    if isinstance(sent, Response):
+        return sent
+    user, _ = sent
     with session_scope(_ctx(request).engine) as session:
         sessions.close(session=session, token_hash=user.token_hash)
     response = to_login()

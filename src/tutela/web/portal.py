@@ -1,0 +1,206 @@
+"""`/portal`: the people's own door. A person reads the notice, makes a request with their
+e-mail address, proves it with the code e-mailed to them, follows the request to its
+deadline and downloads the answer's copy.
+
+The portal opens requests as a door of the policy (`rights_requests.doors`). Whether the
+address is known is never said: the same words answer both, and a code goes only to an
+address on file. The browser that made a request gets a grant (a cookie scoped to that
+request, kept hashed): without it the request's page is not found. Submissions are rate
+limited by address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tutela.access.gate import Actor
+from tutela.access.throttle import FailureThrottle
+from tutela.clock import now, utc_naive
+from tutela.db import session_scope
+from tutela.errors import Conflict, Denied, InvalidInput, NotFound
+from tutela.requests import export, intake, permissions
+from tutela.requests import service as requests
+from tutela.requests.given import export_copy
+from tutela.web.models import PortalGrant
+from tutela.web.pages import form_fields, page, slowed
+from tutela.web.security import check_csrf
+
+__all__ = ["TYPES", "router"]
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+# What a person may ask on the portal without more particulars than their address.
+TYPES = ("access", "portability", "erasure", "restriction", "objection", "confirmation")
+CSRF = "tutela_portal_csrf"
+GRANT = "tutela_grant"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _door(request: Request) -> Actor:
+    doors = request.app.state.ctx.policy.rights_requests.doors
+    if not doors:
+        raise Denied("the policy names no door for people's requests (`rights_requests.doors`)")
+    return Actor("portal", (doors[0],))
+
+
+def _cookie(request: Request, response: Response, name: str, value: str, path: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        path=path,
+        secure=request.url.scheme == "https",
+    )
+
+
+def _form_page(request: Request, status: int = 200, **values) -> Response:
+    token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
+    response = page(request, "portal.html", status, csrf=token, types=TYPES, **values)
+    _cookie(request, response, CSRF, token, "/portal")
+    return response
+
+
+def _granted(request: Request, request_id: str) -> bool:
+    token = request.cookies.get(GRANT)
+    if not token or len(request_id) > 32:
+        return False
+    with session_scope(request.app.state.ctx.engine, write=False) as session:
+        grant = session.get(PortalGrant, request_id)
+        return grant is not None and hmac.compare_digest(grant.token_hash, _hash(token))
+
+
+def _not_found(request: Request) -> Response:
+    return page(request, "portal_missing.html", 404)
+
+
+@router.get("")
+def home(request: Request) -> Response:
+    return _form_page(request)
+
+
+@router.post("/requests")
+async def submit(request: Request) -> Response:
+    form = await form_fields(request)
+    try:
+        check_csrf(form.get("csrf"), request.cookies.get(CSRF))
+    except Denied:
+        return page(request, "error.html", 403, kind="csrf")
+    client = request.client.host if request.client else "unknown"
+    throttle: FailureThrottle = request.app.state.portal_throttle
+    if refused := slowed(request, throttle, client):
+        return refused
+    throttle.failed(client)  # every submission counts: a person makes few
+    type_, email = form.get("type", ""), form.get("email", "").strip()
+    if type_ not in TYPES or not 3 <= len(email) <= 254 or "@" not in email:
+        return _form_page(request, 422, invalid=True)
+    ctx = request.app.state.ctx
+    token = secrets.token_urlsafe(32)
+    with session_scope(ctx.engine) as session:
+        opened = intake.open_request(
+            session=session,
+            keyring=ctx.keyring(session),
+            rules=ctx.rules,
+            actor=_door(request),
+            type_=type_,
+            external_id=None,
+            email=email,
+            channel="portal",
+            received=now().date(),
+            at=now(),
+        )
+        session.add(
+            PortalGrant(request_id=opened.id, token_hash=_hash(token), created_at=utc_naive(now()))
+        )
+        request_id = opened.id
+    path = f"/portal/requests/{request_id}"
+    response = RedirectResponse(path, status_code=303)
+    _cookie(request, response, GRANT, token, path)
+    return response
+
+
+@router.get("/requests/{request_id}")
+def follow(request: Request, request_id: str) -> Response:
+    if not _granted(request, request_id):
+        return _not_found(request)
+    ctx = request.app.state.ctx
+    with session_scope(ctx.engine, write=False) as session:
+        made = requests.get(session=session, request_id=request_id)
+        shown = {
+            "id": made.id,
+            "type": made.type,
+            "status": made.status,
+            "due_on": made.due_on,
+            "copy": made.type in export.EXPORTABLE and made.status == "answered",
+        }
+    token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
+    note = request.query_params.get("note")
+    response = page(request, "portal_request.html", r=shown, csrf=token, note=note)
+    _cookie(request, response, CSRF, token, "/portal")
+    return response
+
+
+@router.post("/requests/{request_id}/verify")
+async def verify(request: Request, request_id: str) -> Response:
+    if not _granted(request, request_id):
+        return _not_found(request)
+    form = await form_fields(request)
+    try:
+        check_csrf(form.get("csrf"), request.cookies.get(CSRF))
+    except Denied:
+        return page(request, "error.html", 403, kind="csrf")
+    ctx = request.app.state.ctx
+    with session_scope(ctx.engine) as session:
+        try:
+            refused = intake.verify(
+                session=session,
+                keyring=ctx.keyring(session),
+                rules=ctx.rules,
+                actor=_door(request),
+                request_id=request_id,
+                code=form.get("code", "")[:16],
+                id_checked_by=None,
+                at=now(),
+            )
+        except (Conflict, InvalidInput):
+            refused = "ended"
+    note = "verified" if refused is None else "wrong_code"
+    return RedirectResponse(f"/portal/requests/{request_id}?note={note}", status_code=303)
+
+
+@router.get("/requests/{request_id}/copy")
+def copy(request: Request, request_id: str, format: str = "html") -> Response:
+    """The copy of the person's data, once the request is answered: audited as theirs."""
+    if not _granted(request, request_id) or format not in export.COPY_FORMATS:
+        return _not_found(request)
+    ctx = request.app.state.ctx
+    try:
+        with session_scope(ctx.engine) as session:
+            content = export_copy(
+                session=session,
+                keyring=ctx.keyring(session),
+                rules=ctx.rules,
+                actor=permissions.requester(request_id),
+                request_id=request_id,
+                fmt=format,
+                at=now(),
+            )
+    except (Denied, Conflict, NotFound):
+        return _not_found(request)
+    media = {
+        "json": "application/json",
+        "csv": "text/csv; charset=utf-8",
+        "html": "text/html; charset=utf-8",
+        "pdf": "application/pdf",
+    }
+    response = Response(content, media_type=media[format])
+    response.headers["Content-Disposition"] = f'attachment; filename="your-data.{format}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,78 @@
+"""The people's portal over HTTP, on both engines: a request made with an e-mail address is
+answered in the same words whether the address is known or not; only the browser that made
+it follows it; submissions are rate limited; the copy needs a verified, answered request."""
+
+import re
+
+from fastapi.testclient import TestClient
+from portal_people import import_one
+
+from tutela.api import create_app
+
+SAME = "If we hold data about this address, we have e-mailed a code to it."
+
+
+def _csrf(html):
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def _submit(client, email, type_="access"):
+    form = client.get("/portal")
+    data = {"csrf": _csrf(form.text), "type": type_, "email": email}
+    return client.post("/portal/requests", data=data)
+
+
+def test_known_and_unknown_addresses_read_alike(env, cli, tmp_path, inbox):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        known = _submit(client, "ana@example.org")
+        unknown = _submit(client, "nobody@example.org")
+    assert known.status_code == unknown.status_code == 200
+    strip = lambda page: re.sub(r"[0-9a-f]{32}|\d{4}-\d{2}-\d{2}", "", page.text)  # noqa: E731
+    assert strip(known) == strip(unknown) and SAME in known.text
+    assert known.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_only_the_browser_that_made_a_request_follows_it(env, cli, tmp_path):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as mine:
+        made = _submit(mine, "ana@example.org")
+        path = made.url.path
+        assert mine.get(path).status_code == 200
+        assert mine.get(path + "/copy").status_code == 404  # not answered: nothing given
+    with TestClient(create_app(env.ctx)) as other:
+        assert other.get(path).status_code == 404
+        refused = other.post(path + "/verify", data={"code": "123456", "csrf": "x"})
+        assert refused.status_code == 404
+
+
+def test_a_wrong_code_is_said_so_and_submissions_are_rate_limited(env, cli, tmp_path):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        made = _submit(client, "ana@example.org")
+        page = client.post(made.url.path + "/verify",
+                           data={"csrf": _csrf(made.text), "code": "000000"})  # fmt: skip
+        assert "This code is wrong or has expired." in page.text
+        for _ in range(4):
+            _submit(client, "someone@example.org")
+        slowed = _submit(client, "someone@example.org")
+        assert slowed.status_code == 429 and "Too many" in slowed.text
+
+
+def test_a_person_gets_the_copy_of_their_own_portal_request_only(env, cli, tmp_path):
+    import pytest
+
+    from tutela.clock import now
+    from tutela.db import session_scope
+    from tutela.errors import Denied
+    from tutela.requests import permissions
+    from tutela.requests.given import export_copy
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    opened = cli("requests", "open", "--type", "access", "--external-id", "ana",
+                 "--channel", "post", "--json")  # fmt: skip
+    request_id = __import__("json").loads(opened.stdout)["id"]
+    with session_scope(env.ctx.engine) as session, pytest.raises(Denied):
+        export_copy(session=session, keyring=env.ctx.keyring(session), rules=env.ctx.rules,
+                    actor=permissions.requester(request_id), request_id=request_id,
+                    fmt="json", at=now())  # fmt: skip
