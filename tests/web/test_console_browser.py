@@ -3,8 +3,10 @@ signing in, the dashboard, a forged form refused, an idle session signed out, no
 critical accessibility violation (axe-core) on any page, and a screenshot of each page kept
 under `test-artefacts/screenshots/`."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -86,3 +88,46 @@ def test_a_forged_form_and_an_idle_session_are_refused(env, key_for, browser_pag
     with travel(now() + timedelta(minutes=env.ctx.settings.console_idle_minutes + 1)):
         _visit(page, "/console")
         assert page.url.endswith("/console/login")
+
+
+def test_the_dpo_takes_a_breach_through_its_steps(env, key_for, cli, tmp_path, browser_page):
+    from portal_people import import_one
+
+    page = browser_page
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    staff(env, key_for, "claire", ["dpo"])
+    _sign_in(page, "claire")
+    page.get_by_role("link", name="Breaches").click()
+    local = ZoneInfo(env.ctx.policy.breaches.time_zone)  # the form's times are the policy's
+    page.fill(
+        "#aware_at", (now() - timedelta(hours=1)).astimezone(local).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.check("input[value=confidentiality]")
+    page.fill("#description", "A laptop with an export was stolen")
+    page.get_by_role("button", name="Record").click()
+    assert page.get_by_role("status").inner_text() == "Done."
+    _check(page, "console-breach")
+    page.fill("#category", "identification")
+    page.get_by_role("button", name="Scope").click()
+    page.check("input[name=malicious]")
+    page.fill("#measures", "Laptop wiped remotely")
+    page.get_by_role("button", name="Assess").click()
+    assert "medium" in page.get_by_role("heading", name=re.compile("Assessment")).inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Draft in French (HTML)").click()
+    draft = download.value.path().read_text()
+    assert "Laptop wiped remotely" in draft and "art. 33.3.d" in draft
+    page.fill("#reference", "CNIL-42")
+    page.get_by_role("button", name="Record as submitted").click()
+    page.get_by_role("button", name="Close the breach").click()
+    assert "closed" in page.locator("table").first.inner_text()
+    _check(page, "console-breach-closed")
+
+
+def test_a_marketing_principal_is_offered_no_breach_page(env, key_for, browser_page):
+    page = browser_page
+    staff(env, key_for, "mia", ["marketing"])
+    _sign_in(page, "mia")
+    assert page.get_by_role("link", name="Breaches").count() == 0
+    _visit(page, "/console/breaches")
+    assert "roles the policy names" in page.get_by_role("alert").inner_text()

@@ -52,7 +52,11 @@ def _cookie(request: Request, response: Response, name: str, value: str) -> None
 
 def _menu(ctx: Context, actor) -> tuple[str, ...]:
     """The work pages the principal's roles reach: a page never offers what it would refuse."""
-    return ("requests",) if permissions.steers(ctx.policy, actor) else ()
+    reached = {
+        "requests": permissions.steers(ctx.policy, actor),
+        "breaches": ctx.policy.handles_breaches(actor.roles),
+    }
+    return tuple(name for name, allowed in reached.items() if allowed)
 
 
 def page(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
