@@ -125,3 +125,25 @@ def test_guessing_a_password_is_slowed_and_others_still_sign_in(env, key_for):
         slowed = sign_in(client, "claire")
         assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) > 0
         assert sign_in(client, "mia").status_code == 303
+
+
+def test_a_read_shows_what_the_gate_gives_that_role(env, key_for, cli, tmp_path):
+    from portal_people import import_one
+
+    import_one(cli, tmp_path, "ana", "ana@example.org", card_last4="4242")
+    staff(env, key_for, "bill", ["administration"])
+    staff(env, key_for, "mia", ["marketing"])
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "bill")
+        billing = client.get("/console/people/ana", params={"purpose": "accounting_billing"})
+        assert billing.status_code == 200 and "4242" in billing.text
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "mia")
+        refused = client.get("/console/people/ana", params={"purpose": "accounting_billing"})
+        assert refused.status_code == 403 and "4242" not in refused.text
+        unknown = client.get(
+            "/console/people/nobody", params={"purpose": "relationship_management"}
+        )
+        assert unknown.status_code == 404
+        bad = client.get("/console/people", params={"phone": "not a phone"})
+        assert bad.status_code == 200 and "expected a phone number" in bad.text

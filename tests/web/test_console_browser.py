@@ -3,6 +3,7 @@ signing in, the dashboard, a forged form refused, an idle session signed out, no
 critical accessibility violation (axe-core) on any page, and a screenshot of each page kept
 under `test-artefacts/screenshots/`."""
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -131,3 +132,27 @@ def test_a_marketing_principal_is_offered_no_breach_page(env, key_for, browser_p
     assert page.get_by_role("link", name="Breaches").count() == 0
     _visit(page, "/console/breaches")
     assert "roles the policy names" in page.get_by_role("alert").inner_text()
+
+
+def test_the_gate_holds_in_the_console(env, key_for, cli, tmp_path, browser_page):
+    from portal_people import import_one
+
+    page = browser_page
+    import_one(cli, tmp_path, "ana", "ana@example.org", card_last4="4242")
+    staff(env, key_for, "mia", ["marketing"])
+    _sign_in(page, "mia")
+    page.get_by_role("link", name="People").click()
+    page.fill("#email", "ANA@example.org")  # the blind index finds trivial variants
+    page.get_by_role("button", name="Find").click()
+    assert page.get_by_role("cell", name="ana", exact=True).is_visible()
+    _check(page, "console-people")
+    page.select_option("#purpose-1", "relationship_management")
+    page.get_by_role("button", name="Read").click()
+    assert "Roy" in page.content() and "4242" not in page.content()  # no banking data
+    _check(page, "console-person")
+    _visit(page, "/console/people/ana?purpose=accounting_billing")
+    assert "accounting_billing" in page.get_by_role("alert").inner_text()
+    assert "4242" not in page.content()
+    assert page.get_by_role("link", name="Rights requests").count() == 0
+    events = json.loads(cli("audit", "show", "--json").stdout)
+    assert {"find", "read"} <= {e["action"] for e in events if e["principal"] == "mia"}

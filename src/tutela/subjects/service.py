@@ -44,6 +44,7 @@ __all__ = [
     "erase_categories",
     "find",
     "find_by_email",
+    "find_indexed",
     "get",
     "get_by_id",
     "holdings",
@@ -190,20 +191,31 @@ def find_by_email(
     *, session: Session, keyring: Keyring, rules: RecordRules, email: str
 ) -> list[str]:
     """Ids of the subjects holding this e-mail address, found through the blind index."""
+    return find_indexed(
+        session=session, keyring=keyring, rules=rules, field_type="email", value=email
+    )
+
+
+_EXAMPLES = {"email": "an e-mail address like name@example.org", "phone": "a phone number"}
+
+
+def find_indexed(
+    *, session: Session, keyring: Keyring, rules: RecordRules, field_type: str, value: str
+) -> list[str]:
+    """Ids of the subjects holding this value in a blind-indexed field of the type (an
+    e-mail address, a phone number), in any of its trivial variants."""
     fields = [
         (c.id, f.id)
         for c in rules.policy.categories
         for f in c.fields
-        if f.type == "email" and f.blind_index and c.storage == "record"
+        if f.type == field_type and f.blind_index and c.storage == "record"
     ]
-    ids: list[str] = []
     try:
-        value = check_value("email", email)
+        checked = check_value(field_type, value)
     except ValueProblem:
-        raise InvalidInput(
-            "expected an e-mail address like name@example.org", location="email"
-        ) from None
-    normal = index_form("email", value, calling_code=rules.calling_code)
+        raise InvalidInput(f"expected {_EXAMPLES[field_type]}", location=field_type) from None
+    normal = index_form(field_type, checked, calling_code=rules.calling_code)
+    ids: list[str] = []
     for category, field in fields:
         digest = keyring.blind_index(field, normal)
         ids += session.scalars(

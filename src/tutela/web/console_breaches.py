@@ -17,7 +17,7 @@ from tutela.db import session_scope
 from tutela.errors import InvalidInput, TutelaError
 from tutela.policy.schema import Policy
 from tutela.web import sessions
-from tutela.web.pages import page, posted, signed_in, to_login
+from tutela.web.pages import allowed_user, page, posted
 
 __all__ = ["router"]
 
@@ -25,12 +25,11 @@ router = APIRouter(prefix="/console/breaches", include_in_schema=False)
 
 
 def _handler(request: Request) -> sessions.SignedIn | Response:
-    user = signed_in(request)
-    if user is None:
-        return to_login()
-    if not request.app.state.ctx.policy.handles_breaches(user.actor.roles):
-        return page(request, "error.html", 403, kind="breaches", user=user)
-    return user
+    return allowed_user(request, _handles, "breaches")
+
+
+def _handles(ctx, actor) -> bool:
+    return ctx.policy.handles_breaches(actor.roles)
 
 
 async def _sent_by_handler(request: Request):
@@ -39,7 +38,7 @@ async def _sent_by_handler(request: Request):
     if isinstance(sent, Response):
         return sent
     user, form = sent
-    if not request.app.state.ctx.policy.handles_breaches(user.actor.roles):
+    if not _handles(request.app.state.ctx, user.actor):
         return page(request, "error.html", 403, kind="breaches", user=user)
     return user, form
 
@@ -127,6 +126,8 @@ async def act(request: Request, breach_id: str, step: str) -> Response:
     if isinstance(sent, Response):
         return sent
     user, form = sent
+    if step not in _STEPS:
+        return page(request, "error.html", 404, kind="missing", user=user)
     ctx = request.app.state.ctx
     try:
         with session_scope(ctx.engine) as session:
@@ -139,8 +140,6 @@ async def act(request: Request, breach_id: str, step: str) -> Response:
                 "at": now(),
             }
             _STEPS[step](ctx, keyring, done, form)
-    except KeyError:
-        return page(request, "error.html", 404, kind="missing", user=user)
     except TutelaError as refused:
         return page(request, "error.html", refused.http_status, message=str(refused), user=user)
     return _back(breach_id, step)

@@ -13,7 +13,7 @@ from tutela.errors import Conflict, Denied, NotFound
 from tutela.requests import flows, permissions
 from tutela.requests import service as requests
 from tutela.web import sessions
-from tutela.web.pages import page, posted, signed_in, to_login
+from tutela.web.pages import allowed_user, page, posted
 
 __all__ = ["router"]
 
@@ -37,12 +37,9 @@ def _shown(made, today) -> dict:
 
 def _steering(request: Request) -> sessions.SignedIn | Response:
     """The signed-in principal, if their roles steer rights requests."""
-    user = signed_in(request)
-    if user is None:
-        return to_login()
-    if not permissions.steers(request.app.state.ctx.policy, user.actor):
-        return page(request, "error.html", 403, kind="requests", user=user)
-    return user
+    return allowed_user(
+        request, lambda ctx, actor: permissions.steers(ctx.policy, actor), "requests"
+    )
 
 
 @router.get("")

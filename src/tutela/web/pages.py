@@ -4,11 +4,13 @@ the signed-in principal may see; a template only formats it."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tutela.access.gate import Actor
 from tutela.access.throttle import FailureThrottle
 from tutela.clock import now
 from tutela.context import Context
@@ -19,7 +21,17 @@ from tutela.web import accounts, dashboard, sessions
 from tutela.web.i18n import LANGUAGES, choose, environment
 from tutela.web.security import check_csrf, harden
 
-__all__ = ["form_fields", "page", "posted", "router", "signed_in", "slowed", "to_login"]
+__all__ = [
+    "allowed_user",
+    "form_fields",
+    "page",
+    "posted",
+    "router",
+    "set_cookie",
+    "signed_in",
+    "slowed",
+    "to_login",
+]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_CSRF = "tutela_login_csrf"  # before a session exists, the login form's token (double submit)
@@ -39,20 +51,24 @@ def _lang(request: Request) -> str:
     )
 
 
-def _cookie(request: Request, response: Response, name: str, value: str) -> None:
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, path: str = "/console"
+) -> None:
+    """A cookie no script reads, never sent from another site, over TLS only when served so."""
     response.set_cookie(
         name,
         value,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        path="/console",
+        path=path,
     )
 
 
 def _menu(ctx: Context, actor) -> tuple[str, ...]:
     """The work pages the principal's roles reach: a page never offers what it would refuse."""
     reached = {
+        "people": bool(ctx.policy.reach(actor.roles)),
         "requests": permissions.steers(ctx.policy, actor),
         "breaches": ctx.policy.handles_breaches(actor.roles),
     }
@@ -67,7 +83,7 @@ def page(request: Request, template: str, status: int = 200, **values) -> HTMLRe
     html = environment(lang).get_template(template).render(request=request, menu=menu, **values)
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in LANGUAGES:
-        _cookie(request, response, LANG, lang)
+        set_cookie(request, response, LANG, lang, path="/")  # the console's and the portal's
     return harden(response)
 
 
@@ -82,6 +98,19 @@ def signed_in(request: Request) -> sessions.SignedIn | None:
         if user is not None and user.actor.inactive_reason(now()):
             sessions.close(session=session, token_hash=user.token_hash)
             return None
+    return user
+
+
+def allowed_user(
+    request: Request, allowed: Callable[[Context, Actor], bool], refusal: str
+) -> sessions.SignedIn | Response:
+    """The signed-in principal if `allowed` says their roles reach the page; otherwise the
+    sign-in page, or the refusal (an `error.html` kind) saying which roles it is for."""
+    user = signed_in(request)
+    if user is None:
+        return to_login()
+    if not allowed(_ctx(request), user.actor):
+        return page(request, "error.html", 403, kind=refusal, user=user)
     return user
 
 
@@ -123,7 +152,7 @@ async def posted(request: Request) -> tuple[sessions.SignedIn, dict[str, str]] |
 def login_form(request: Request) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF) or secrets.token_urlsafe(32)
     response = page(request, "login.html", csrf=token, failed=False)
-    _cookie(request, response, LOGIN_CSRF, token)
+    set_cookie(request, response, LOGIN_CSRF, token)
     return response
 
 
@@ -158,7 +187,7 @@ async def login(request: Request) -> Response:
         csrf = request.cookies.get(LOGIN_CSRF, "")
         return page(request, "login.html", 401, csrf=csrf, failed=True)
     response = RedirectResponse("/console", status_code=303)
-    _cookie(request, response, sessions.COOKIE, token)
+    set_cookie(request, response, sessions.COOKIE, token)
     response.delete_cookie(LOGIN_CSRF, path="/console")
     return harden(response)
 

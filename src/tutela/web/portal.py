@@ -27,7 +27,7 @@ from tutela.requests import export, intake, permissions
 from tutela.requests import service as requests
 from tutela.requests.given import export_copy
 from tutela.web.models import PortalGrant
-from tutela.web.pages import form_fields, page, slowed
+from tutela.web.pages import form_fields, page, set_cookie, slowed
 from tutela.web.security import check_csrf
 
 __all__ = ["TYPES", "router"]
@@ -50,21 +50,10 @@ def _door(request: Request) -> Actor:
     return Actor("portal", (doors[0],))
 
 
-def _cookie(request: Request, response: Response, name: str, value: str, path: str) -> None:
-    response.set_cookie(
-        name,
-        value,
-        httponly=True,
-        samesite="strict",
-        path=path,
-        secure=request.url.scheme == "https",
-    )
-
-
 def _form_page(request: Request, status: int = 200, **values) -> Response:
     token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
     response = page(request, "portal.html", status, csrf=token, types=TYPES, **values)
-    _cookie(request, response, CSRF, token, "/portal")
+    set_cookie(request, response, CSRF, token, "/portal")
     return response
 
 
@@ -122,7 +111,7 @@ async def submit(request: Request) -> Response:
         request_id = opened.id
     path = f"/portal/requests/{request_id}"
     response = RedirectResponse(path, status_code=303)
-    _cookie(request, response, GRANT, token, path)
+    set_cookie(request, response, GRANT, token, path)
     return response
 
 
@@ -143,7 +132,7 @@ def follow(request: Request, request_id: str) -> Response:
     token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
     note = request.query_params.get("note")
     response = page(request, "portal_request.html", r=shown, csrf=token, note=note)
-    _cookie(request, response, CSRF, token, "/portal")
+    set_cookie(request, response, CSRF, token, "/portal")
     return response
 
 
