@@ -28,6 +28,7 @@ from tutela.register.router import router as register_router
 from tutela.requests.opengdpr import router as opengdpr_router
 from tutela.requests.router import router as requests_router
 from tutela.subjects.router import router as subjects_router
+from tutela.web.console_audit import router as console_audit_router
 from tutela.web.console_breaches import router as console_breaches_router
 from tutela.web.console_people import router as console_people_router
 from tutela.web.console_requests import router as console_requests_router
@@ -148,6 +149,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(console_requests_router)
     app.include_router(console_breaches_router)
     app.include_router(console_people_router)
+    app.include_router(console_audit_router)
     app.mount(
         "/console/static",
         StaticFiles(packages=[("tutela.web", "static")]),

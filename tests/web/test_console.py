@@ -147,3 +147,31 @@ def test_a_read_shows_what_the_gate_gives_that_role(env, key_for, cli, tmp_path)
         assert unknown.status_code == 404
         bad = client.get("/console/people", params={"phone": "not a phone"})
         assert bad.status_code == 200 and "expected a phone number" in bad.text
+
+
+def test_the_trail_page_filters_and_verifies_for_oversight_only(env, key_for, cli, tmp_path):
+    from portal_people import import_one
+    from sqlalchemy import update
+
+    from tutela.audit.models import AuditEvent
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    staff(env, key_for, "claire", ["dpo"])
+    staff(env, key_for, "bill", ["administration"])
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "bill")
+        client.get("/console/people/ana", params={"purpose": "accounting_billing"})
+        assert client.get("/console/audit").status_code == 403
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        page = client.get("/console/audit", params={"person": "ana", "principal": "bill"})
+        rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", page.text)
+        assert rows and all("bill" in row and "ana" in row for row in rows)
+        assert "accounting_billing" in page.text
+        home = client.get("/console/audit")
+        intact = client.post("/console/audit/verify", data={"csrf": csrf_of(home.text)})
+        assert "The trail is intact" in intact.text
+        with session_scope(env.ctx.engine) as session:
+            session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(outcome="x"))
+        broken = client.post("/console/audit/verify", data={"csrf": csrf_of(home.text)})
+        assert "The trail is broken at event 3" in broken.text

@@ -12,6 +12,7 @@ from rich.table import Table
 from tutela.access.gate import Actor
 from tutela.audit import flows, service
 from tutela.audit.checkpoint import read_checkpoint
+from tutela.audit.rows import as_rows
 from tutela.audit.verify import verify as verify_chain
 from tutela.cli_support import (
     DbOption,
@@ -27,7 +28,6 @@ from tutela.clock import as_of_datetime, now
 from tutela.db import session_scope
 from tutela.register import versions
 from tutela.subjects import service as subjects
-from tutela.subjects.listing import external_ids
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
@@ -135,24 +135,7 @@ def show(
             else None,
             limit=limit,
         )
-        named = external_ids(session, (e.subject_id for e in found))
-        rows = [
-            {
-                "seq": e.seq,
-                "at": e.at,
-                "principal": e.principal,
-                "action": e.action,
-                "external_id": named.get(e.subject_id),  # None once the person is erased
-                "subject_id": e.subject_id,
-                "categories": e.categories.split(",") if e.categories else [],
-                "purpose": e.purpose,
-                "outcome": e.outcome,
-                "reason": e.reason,
-                "policy_version": e.policy_version,
-                "detail": e.detail,
-            }
-            for e in found
-        ]
+        rows = as_rows(session, found)
         texts = (
             {
                 v: versions.text_of(session, v)

@@ -189,10 +189,14 @@ def events(
     subject_id: str | None = None,
     principal: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 1000,
+    newest_first: bool = False,
 ) -> list[AuditEvent]:
-    """Events oldest first; a subject's include the bulk events that list it."""
-    query = select(AuditEvent).order_by(AuditEvent.seq).limit(limit)
+    """Events oldest first (or newest first); a subject's include the bulk events that list
+    it; `until` is excluded."""
+    order = AuditEvent.seq.desc() if newest_first else AuditEvent.seq
+    query = select(AuditEvent).order_by(order).limit(limit)
     if subject_id is not None:
         in_bulk = select(concerned_t.c.seq).where(concerned_t.c.subject_id == subject_id)
         query = query.where(or_(AuditEvent.subject_id == subject_id, AuditEvent.seq.in_(in_bulk)))
@@ -200,4 +204,6 @@ def events(
         query = query.where(AuditEvent.principal == principal)
     if since is not None:
         query = query.where(AuditEvent.at >= utc_naive(since))
+    if until is not None:
+        query = query.where(AuditEvent.at < utc_naive(until))
     return list(session.scalars(query))

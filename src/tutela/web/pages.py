@@ -71,6 +71,7 @@ def _menu(ctx: Context, actor) -> tuple[str, ...]:
         "people": bool(ctx.policy.reach(actor.roles)),
         "requests": permissions.steers(ctx.policy, actor),
         "breaches": ctx.policy.handles_breaches(actor.roles),
+        "audit": ctx.policy.has_oversight(actor.roles),
     }
     return tuple(name for name, allowed in reached.items() if allowed)
 
