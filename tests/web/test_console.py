@@ -175,3 +175,18 @@ def test_the_trail_page_filters_and_verifies_for_oversight_only(env, key_for, cl
             session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(outcome="x"))
         broken = client.post("/console/audit/verify", data={"csrf": csrf_of(home.text)})
         assert "The trail is broken at event 3" in broken.text
+
+
+def test_staff_read_and_download_the_register(env, key_for):
+    staff(env, key_for, "claire", ["dpo"])
+    staff(env, key_for, "partner", ["partners"])  # external: may not sign in at all
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        french = client.get("/console/register", params={"lang": "fr"})
+        assert "Registre des activités de traitement" in french.text
+        assert "Exécution d'un contrat" in french.text.replace("&#39;", "'")
+        csv = client.get("/console/register/export", params={"format": "csv", "lang": "fr"})
+        assert csv.text.startswith("Activité,") and "attachment" in csv.headers[
+            "content-disposition"]  # fmt: skip
+        assert client.get("/console/register/export", params={"format": "xls"}).status_code == 404
+        assert sign_in(client, "partner").status_code == 401

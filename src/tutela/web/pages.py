@@ -24,6 +24,7 @@ from tutela.web.security import check_csrf, harden
 __all__ = [
     "allowed_user",
     "form_fields",
+    "lang_of",
     "page",
     "posted",
     "router",
@@ -43,7 +44,8 @@ def _ctx(request: Request) -> Context:
     return request.app.state.ctx
 
 
-def _lang(request: Request) -> str:
+def lang_of(request: Request) -> str:
+    """The page's language: asked for, remembered, or the browser's."""
     return choose(
         request.query_params.get("lang"),
         request.cookies.get(LANG),
@@ -72,13 +74,14 @@ def _menu(ctx: Context, actor) -> tuple[str, ...]:
         "requests": permissions.steers(ctx.policy, actor),
         "breaches": ctx.policy.handles_breaches(actor.roles),
         "audit": ctx.policy.has_oversight(actor.roles),
+        "register": ctx.policy.is_staff(actor.roles),
     }
     return tuple(name for name, allowed in reached.items() if allowed)
 
 
 def page(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     """A page in the reader's language, with the headers every page carries."""
-    lang = _lang(request)
+    lang = lang_of(request)
     user = values.get("user")
     menu = _menu(_ctx(request), user.actor) if user else ()
     html = environment(lang).get_template(template).render(request=request, menu=menu, **values)
