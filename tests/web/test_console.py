@@ -10,7 +10,8 @@ from console_support import PASSWORD, csrf_of, sign_in, staff
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tutela.access.service import get_principal
+from tutela.access.service import actor_of, get_principal
+from tutela.access.service import list_principals as get_all
 from tutela.api import create_app
 from tutela.clock import now, travel
 from tutela.db import session_scope
@@ -190,3 +191,29 @@ def test_staff_read_and_download_the_register(env, key_for):
             "content-disposition"]  # fmt: skip
         assert client.get("/console/register/export", params={"format": "xls"}).status_code == 404
         assert sign_in(client, "partner").status_code == 401
+
+
+def test_administrators_add_reissue_and_deactivate_principals(env, key_for):
+    staff(env, key_for, "claire", ["dpo"])
+    staff(env, key_for, "mia", ["marketing"])
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "mia")
+        assert client.get("/console/principals").status_code == 403
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        token = csrf_of(client.get("/console/principals").text)
+        added = client.post("/console/principals/add",
+                            data={"csrf": token, "name": "app-1", "role": "application"})  # fmt: skip
+        key = re.search(r"<code>(tutela_[^<]+)</code>", added.text).group(1)
+        assert client.get("/healthz", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        again = client.post("/console/principals/reissue", data={"csrf": token, "name": "app-1"})
+        assert re.search(r"<code>tutela_", again.text) and key not in again.text
+        out = client.post("/console/principals/deactivate", data={"csrf": token, "name": "mia"})
+        assert out.status_code == 200 and "left on" in out.text
+        client.post("/console/principals/deactivate", data={"csrf": token, "name": "admin"})
+        last = client.post("/console/principals/deactivate", data={"csrf": token, "name": "claire"})
+        assert last.status_code >= 400 and "administrator" in last.text  # one must stay
+        with session_scope(env.ctx.engine, write=False) as session:
+            everyone = get_all(session=session)
+            active = {p.name for p in everyone if not actor_of(p).inactive_reason(now())}
+        assert active == {"app-1", "claire"}
