@@ -31,6 +31,7 @@ from tutela.subjects.router import router as subjects_router
 from tutela.web.console_audit import router as console_audit_router
 from tutela.web.console_breaches import router as console_breaches_router
 from tutela.web.console_people import router as console_people_router
+from tutela.web.console_policy import router as console_policy_router
 from tutela.web.console_principals import router as console_principals_router
 from tutela.web.console_register import router as console_register_router
 from tutela.web.console_requests import router as console_requests_router
@@ -154,6 +155,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(console_audit_router)
     app.include_router(console_register_router)
     app.include_router(console_principals_router)
+    app.include_router(console_policy_router)
     app.mount(
         "/console/static",
         StaticFiles(packages=[("tutela.web", "static")]),

@@ -217,3 +217,17 @@ def test_administrators_add_reissue_and_deactivate_principals(env, key_for):
             everyone = get_all(session=session)
             active = {p.name for p in everyone if not actor_of(p).inactive_reason(now())}
         assert active == {"app-1", "claire"}
+
+
+def test_staff_see_the_policy_versions_and_subprocessors(env, key_for, cli, tmp_path):
+    staff(env, key_for, "claire", ["dpo"])
+    from tutela.policy.loader import policy_text
+
+    text = tmp_path / "v2.yaml"
+    text.write_text(policy_text().replace('version: "2026.12.1"', 'version: "2026.12.2"'))
+    assert cli("policy", "activate", str(text)).exit_code == 0
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        shown = client.get("/console/policy", params={"lang": "fr"}).text
+    assert "2026.12.1" in shown and "2026.12.2 (en vigueur)" in shown
+    assert "Sous-traitants" in shown and "non renseigné" in shown

@@ -74,6 +74,8 @@ def test_the_dpo_signs_in_sees_the_dashboard_and_signs_out(env, key_for, cli, br
     _check(page, "console-register")
     page.get_by_role("link", name="Principals").click()
     _check(page, "console-principals")
+    page.get_by_role("link", name="Policy").click()
+    _check(page, "console-policy")
     page.get_by_role("link", name="Dashboard").click()
     page.click("a[lang=fr]")
     assert page.get_by_role("heading", name="Tableau de bord").is_visible()
