@@ -112,7 +112,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     app.state.throttle = FailureThrottle()
     app.state.sign_in_throttle = FailureThrottle(limit=5)  # console passwords: 5 a minute
-    app.state.portal_throttle = FailureThrottle(limit=5)  # portal requests: 5 a minute
+    # Portal requests: 5 a minute from one client, 3 an hour for one e-mail address.
+    app.state.portal_throttles = (FailureThrottle(limit=5), FailureThrottle(limit=3, window=3600))
     app.add_exception_handler(TutelaError, _error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SQLAlchemyError, _database_error)

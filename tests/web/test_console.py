@@ -231,3 +231,19 @@ def test_staff_see_the_policy_versions_and_subprocessors(env, key_for, cli, tmp_
         shown = client.get("/console/policy", params={"lang": "fr"}).text
     assert "2026.12.1" in shown and "2026.12.2 (en vigueur)" in shown
     assert "Sous-traitants" in shown and "non renseigné" in shown
+
+
+def test_reserved_names_and_far_dates_are_refused_not_failed(env, key_for, cli):
+    staff(env, key_for, "claire", ["dpo"])
+    for name in ("portal", "requester:123", "console:root"):
+        refused = cli("principals", "add", name, "--role", "application")
+        assert refused.exit_code == 1 and "choose another" in refused.stderr
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        far = client.get("/console/audit", params={"from": "0001-01-01T00:00"})
+        assert far.status_code == 200
+        home = client.get("/console/breaches")
+        opened = client.post("/console/breaches", data={"csrf": csrf_of(home.text),
+                             "aware_at": "0001-01-01T00:00", "nature": "integrity",
+                             "description": "x"})  # fmt: skip
+        assert opened.status_code == 422 and "between" in opened.text

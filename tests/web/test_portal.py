@@ -76,3 +76,22 @@ def test_a_person_gets_the_copy_of_their_own_portal_request_only(env, cli, tmp_p
         export_copy(session=session, keyring=env.ctx.keyring(session), rules=env.ctx.rules,
                     actor=permissions.requester(request_id), request_id=request_id,
                     fmt="json", at=now())  # fmt: skip
+
+
+def test_an_address_several_people_hold_reads_as_any_other(env, cli, tmp_path):
+    import_one(cli, tmp_path, "ana", "shared@example.org")
+    import_one(cli, tmp_path, "bob", "shared@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        shared = _submit(client, "shared@example.org")
+        bad = _submit(client, "not-an-address@")
+    assert shared.status_code == 200 and SAME in shared.text
+    assert bad.status_code == 422 and "valid e-mail address" in bad.text
+
+
+def test_one_address_is_not_flooded_with_codes(env, cli, tmp_path, inbox):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    answers, app = [], create_app(env.ctx)
+    for n in range(4):  # from four different browsers
+        with TestClient(app, client=(f"198.51.100.{n}", 50000)) as client:
+            answers.append(_submit(client, "ANA@example.org").status_code)
+    assert answers == [200, 200, 200, 429]

@@ -39,6 +39,12 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# Names the trail gives to who acts without being a principal: the portal, a person who
+# made a portal request, the operator at the console.
+RESERVED = frozenset({"portal"})
+RESERVED_PREFIXES = ("requester:", "console:")
+
+
 def create_principal(
     *,
     session: Session,
@@ -50,6 +56,10 @@ def create_principal(
     active_until: datetime | None = None,
 ) -> Principal:
     _check_roles(policy, roles, "role")
+    if name in RESERVED or name.startswith(RESERVED_PREFIXES):
+        raise InvalidInput(
+            "this name is the portal's or a person's: choose another", location="name"
+        )
     if session.scalar(select(Principal.id).where(Principal.name == name)) is not None:
         raise Conflict(f"a principal named '{name}' already exists")
     principal = Principal(

@@ -37,6 +37,8 @@ def _subject_of(
     nothing to give but a confirmation that nothing is processed)."""
     if external_id is not None:
         return subjects.find(session=session, external_id=external_id)
+    if email is None:  # named by neither: nobody is found
+        return None
     found = subjects.find_by_email(session=session, keyring=keyring, rules=rules, email=email)
     if len(found) > 1:
         raise Conflict("several people hold this e-mail address; give the external id")

@@ -17,6 +17,7 @@ from tutela.errors import NotFound
 from tutela.subjects import service as subjects
 from tutela.web import sessions
 from tutela.web.pages import allowed_user, page, posted
+from tutela.wire import day_problem
 
 __all__ = ["router"]
 
@@ -33,6 +34,8 @@ def _moment(text: str, zone: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        return None
+    if day_problem(moment.date()):  # years no record names, which time zones cannot move
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 

@@ -18,6 +18,8 @@ from tutela.errors import InvalidInput, TutelaError
 from tutela.policy.schema import Policy
 from tutela.web import sessions
 from tutela.web.pages import allowed_user, page, posted
+from tutela.web.security import harden
+from tutela.wire import day_problem
 
 __all__ = ["router"]
 
@@ -49,6 +51,8 @@ def _moment(policy: Policy, text: str, field: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput("expected a date and time", location=field) from None
+    if problem := day_problem(moment.date()):
+        raise InvalidInput(problem, location=field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(policy.breaches.time_zone))
     return moment
@@ -227,5 +231,4 @@ def draft(request: Request, breach_id: str, lang: str = "en", format: str = "htm
     response = Response(drafts.render(content, format), media_type=drafts.FORMATS[format])
     name = f"{content['breach']}-notification-{lang}.{format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return harden(response)

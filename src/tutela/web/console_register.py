@@ -12,6 +12,7 @@ from tutela.register.activities import register
 from tutela.register.dates import activity_dates
 from tutela.web import sessions
 from tutela.web.pages import allowed_user, lang_of, page
+from tutela.web.security import harden
 
 __all__ = ["router"]
 
@@ -52,4 +53,4 @@ def export(request: Request, format: str = "html", lang: str = "en") -> Response
     response = Response(content, media_type=render.MEDIA[format])
     extension = {"jsonld": "jsonld"}.get(format, format)
     response.headers["Content-Disposition"] = f'attachment; filename="register-{lang}.{extension}"'
-    return response
+    return harden(response)

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tutela.clock import now
 from tutela.db import session_scope
-from tutela.errors import Conflict, Denied, NotFound
+from tutela.errors import NotFound, TutelaError
 from tutela.requests import flows, permissions
 from tutela.requests import service as requests
 from tutela.web import sessions
@@ -87,6 +87,6 @@ async def process(request: Request, request_id: str) -> Response:
                 request_id=request_id[:32],
                 at=now(),
             )
-    except (Denied, Conflict, NotFound) as refused:
-        return page(request, "error.html", 409, message=str(refused), user=user)
+    except TutelaError as refused:
+        return page(request, "error.html", refused.http_status, message=str(refused), user=user)
     return RedirectResponse(f"/console/requests/{request_id}?note=processed", status_code=303)

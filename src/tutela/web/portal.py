@@ -6,7 +6,7 @@ The portal opens requests as a door of the policy (`rights_requests.doors`). Whe
 address is known is never said: the same words answer both, and a code goes only to an
 address on file. The browser that made a request gets a grant (a cookie scoped to that
 request, kept hashed): without it the request's page is not found. Submissions are rate
-limited by address.
+limited by client address and by e-mail address.
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tutela.access.gate import Actor
-from tutela.access.throttle import FailureThrottle
 from tutela.clock import now, utc_naive
 from tutela.db import session_scope
-from tutela.errors import Conflict, Denied, InvalidInput, NotFound
+from tutela.errors import Conflict, Denied, InvalidInput, TutelaError
 from tutela.requests import export, intake, permissions
 from tutela.requests import service as requests
 from tutela.requests.given import export_copy
 from tutela.web.models import PortalGrant
 from tutela.web.pages import form_fields, page, set_cookie, slowed
-from tutela.web.security import check_csrf
+from tutela.web.security import check_csrf, harden
 
 __all__ = ["TYPES", "router"]
 
@@ -82,29 +81,22 @@ async def submit(request: Request) -> Response:
         check_csrf(form.get("csrf"), request.cookies.get(CSRF))
     except Denied:
         return page(request, "error.html", 403, kind="csrf")
-    client = request.client.host if request.client else "unknown"
-    throttle: FailureThrottle = request.app.state.portal_throttle
-    if refused := slowed(request, throttle, client):
-        return refused
-    throttle.failed(client)  # every submission counts: a person makes few
     type_, email = form.get("type", ""), form.get("email", "").strip()
+    # By client and by address (hashed, in memory): nobody floods a person with codes.
+    throttles = request.app.state.portal_throttles
+    keys = (request.client.host if request.client else "unknown", _hash(email.casefold()))
+    for throttle, key in zip(throttles, keys, strict=True):
+        if refused := slowed(request, throttle, key):
+            return refused
+        throttle.failed(key)  # every submission counts: a person makes few
     if type_ not in TYPES or not 3 <= len(email) <= 254 or "@" not in email:
         return _form_page(request, 422, invalid=True)
     ctx = request.app.state.ctx
     token = secrets.token_urlsafe(32)
     with session_scope(ctx.engine) as session:
-        opened = intake.open_request(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            actor=_door(request),
-            type_=type_,
-            external_id=None,
-            email=email,
-            channel="portal",
-            received=now().date(),
-            at=now(),
-        )
+        opened = _open(request, session, type_, email)
+        if opened is None:
+            return _form_page(request, 422, invalid=True)
         session.add(
             PortalGrant(request_id=opened.id, token_hash=_hash(token), created_at=utc_naive(now()))
         )
@@ -113,6 +105,30 @@ async def submit(request: Request) -> Response:
     response = RedirectResponse(path, status_code=303)
     set_cookie(request, response, GRANT, token, path)
     return response
+
+
+def _open(request: Request, session, type_: str, email: str):
+    """The request, as any other door opens it. An address several people hold opens one
+    for nobody (staff answer it at that address), read as an unknown one is; a malformed
+    address opens none."""
+    ctx = request.app.state.ctx
+    asked = {
+        "session": session,
+        "keyring": ctx.keyring(session),
+        "rules": ctx.rules,
+        "actor": _door(request),
+        "type_": type_,
+        "external_id": None,
+        "channel": "portal",
+        "received": now().date(),
+        "at": now(),
+    }
+    try:
+        return intake.open_request(**asked, email=email)
+    except InvalidInput:
+        return None
+    except Conflict:  # several people hold it: nobody is named, no code is sent
+        return intake.open_request(**asked, email=None, answer_to=email)
 
 
 @router.get("/requests/{request_id}")
@@ -181,7 +197,7 @@ def copy(request: Request, request_id: str, format: str = "html") -> Response:
                 fmt=format,
                 at=now(),
             )
-    except (Denied, Conflict, NotFound):
+    except TutelaError:  # not answered, no copy for its type, not a portal request
         return _not_found(request)
     media = {
         "json": "application/json",
@@ -191,5 +207,4 @@ def copy(request: Request, request_id: str, format: str = "html") -> Response:
     }
     response = Response(content, media_type=media[format])
     response.headers["Content-Disposition"] = f'attachment; filename="your-data.{format}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return harden(response)
