@@ -35,6 +35,7 @@ from tutela.web.console_policy import router as console_policy_router
 from tutela.web.console_principals import router as console_principals_router
 from tutela.web.console_register import router as console_register_router
 from tutela.web.console_requests import router as console_requests_router
+from tutela.web.forecast_chart import ForecastCache
 from tutela.web.pages import router as console_router
 from tutela.web.portal import router as portal_router
 
@@ -111,6 +112,7 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.throttle = FailureThrottle()
+    app.state.forecasts = ForecastCache(ctx.settings.forecast_cache_seconds)
     app.state.sign_in_throttle = FailureThrottle(limit=5)  # console passwords: 5 a minute
     # Portal requests: 5 a minute from one client, 3 an hour for one e-mail address.
     app.state.portal_throttles = (FailureThrottle(limit=5), FailureThrottle(limit=3, window=3600))

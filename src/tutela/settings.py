@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     console_idle_minutes: int = Field(
         30, ge=1, le=1440, description="A console session unused this long is signed out."
     )
+    forecast_cache_seconds: int = Field(
+        300,
+        ge=0,
+        le=86400,
+        description="How long the console's dashboard keeps its retention forecast counted.",
+    )
     host: str = Field("127.0.0.1", description="Address `tutela serve` listens on.")
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body the API reads (413 beyond)."

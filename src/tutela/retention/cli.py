@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
@@ -25,8 +24,9 @@ from tutela.cli_support import (
 from tutela.clock import now, today
 from tutela.db import session_scope
 from tutela.retention import flows, holds, service
+from tutela.retention.forecast import ACTIONS
+from tutela.retention.forecast import forecast as forecast_of
 from tutela.retention.models import AnonymisedCount, LegalHold
-from tutela.retention.schedule import add_months
 from tutela.subjects import receipts as erasure_receipts
 from tutela.subjects import service as subjects
 from tutela.subjects.listing import external_ids
@@ -81,26 +81,15 @@ def forecast(
 ) -> None:
     """How many actions fall due in each month ahead (overdue ones count in the first)."""
     start = parse_day(from_, "--from") or today()
-    horizon = add_months(start, months)
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        due = service.plan(session=session, policy=ctx.policy, as_of=horizon)
-    counts = Counter()
-    for d in due:
-        month = max(d.due, start).strftime("%Y-%m")
-        counts[(month, d.action)] += 1
-    rows = [
-        {
-            "month": (m := add_months(start.replace(day=1), i).strftime("%Y-%m")),
-            **{a: counts[(m, a)] for a in ("archive", "delete", "anonymise")},
-        }
-        for i in range(months)
-    ]
+        ahead = forecast_of(session=session, policy=ctx.policy, start=start, months=months)
+    rows = ahead.by_action()
     if json_output:
         print_json(rows)
         return
-    table = Table("month", "archive", "delete", "anonymise", title="Retention forecast")
+    table = Table("month", *ACTIONS, title="Retention forecast")
     for r in rows:
-        table.add_row(r["month"], str(r["archive"]), str(r["delete"]), str(r["anonymise"]))
+        table.add_row(r["month"], *(str(r[a]) for a in ACTIONS))
     console.print(table)
 
 

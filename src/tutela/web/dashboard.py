@@ -1,7 +1,7 @@
 """What the DPO's dashboard shows, each part only to a principal whose roles the policy lets
 see it: the rights requests and their deadlines, the breaches and their clocks, the trail's
 last checkpoint, the reports of improper access, the access review's flags, the notices to
-recipients that failed, the policy in force."""
+recipients that failed, the retention forecast, the policy in force."""
 
 from __future__ import annotations
 
@@ -19,15 +19,18 @@ from tutela.db import session_scope
 from tutela.outbox.models import OutboxMessage
 from tutela.requests import permissions
 from tutela.requests.service import list_requests
+from tutela.web.forecast_chart import ForecastCache
 
 __all__ = ["gather"]
 
 _NOTICES = ("webhook", "callback")  # the channels that tell recipients and controllers
 
 
-def gather(ctx: Context, actor: Actor, at: datetime) -> dict:
+def gather(ctx: Context, actor: Actor, at: datetime, forecasts: ForecastCache) -> dict:
     policy, roles, today = ctx.policy, actor.roles, at.date()
     out: dict = {"policy_version": policy.version, "today": today}
+    if policy.has_oversight(roles):
+        out["forecast"] = forecasts.get(ctx, at)
     with session_scope(ctx.engine, write=False) as session:
         if permissions.steers(policy, actor):
             out["requests"] = [

@@ -17,7 +17,7 @@ from tutela.context import Context
 from tutela.db import session_scope
 from tutela.errors import Denied
 from tutela.requests import permissions
-from tutela.web import accounts, dashboard, sessions
+from tutela.web import accounts, dashboard, forecast_chart, sessions
 from tutela.web.i18n import LANGUAGES, choose, environment
 from tutela.web.security import check_csrf, harden
 
@@ -215,5 +215,20 @@ def home(request: Request) -> Response:
     user = signed_in(request)
     if user is None:
         return to_login()
-    facts = dashboard.gather(_ctx(request), user.actor, now())
+    facts = dashboard.gather(_ctx(request), user.actor, now(), request.app.state.forecasts)
     return page(request, "dashboard.html", user=user, d=facts)
+
+
+@router.get("/forecast.svg")
+def forecast_svg(request: Request) -> Response:
+    """The dashboard's retention chart, for the roles that oversee the trail."""
+    user = allowed_user(request, lambda ctx, actor: ctx.policy.has_oversight(actor.roles), "audit")
+    if isinstance(user, Response):
+        return user
+    counted = request.app.state.forecasts.get(_ctx(request), now())
+    response = harden(
+        Response(forecast_chart.svg(counted.forecast, lang_of(request)), media_type="image/svg+xml")
+    )
+    # An image runs no script; its own <style> is what colours it.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
