@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     console_idle_minutes: int = Field(
         30, ge=1, le=1440, description="A console session unused this long is signed out."
     )
+    console_session_hours: int = Field(
+        12,
+        ge=1,
+        le=720,
+        description="A console session ends this long after signing in, however busy.",
+    )
     forecast_cache_seconds: int = Field(
         300,
         ge=0,

@@ -21,6 +21,7 @@ from tutela.clock import utc_naive
 from tutela.crypto.keyring import Keyring
 from tutela.errors import InvalidInput
 from tutela.policy.schema import Policy
+from tutela.web import sessions
 from tutela.web.models import ConsoleCredential
 
 __all__ = ["MIN_PASSWORD", "enable_totp", "one_time_password", "set_password", "sign_in"]
@@ -47,6 +48,7 @@ def set_password(
         credential = ConsoleCredential(principal_id=principal.id, password_hash=digest)
         session.add(credential)
     credential.password_hash, credential.set_at = digest, utc_naive(at)
+    sessions.close_all(session=session, principal_id=principal.id)  # an old password's too
     event = Event(by, "set_password", "done", detail={"principal": principal.name})
     audit.log(session, policy, at, event)
 
@@ -67,6 +69,7 @@ def enable_totp(
         raise InvalidInput("set a password first", location="principal")
     secret = pyotp.random_base32()
     credential.totp_secret = keyring.seal_note(secret, label=_label(principal.id))
+    sessions.close_all(session=session, principal_id=principal.id)  # signed in without it
     audit.log(session, policy, at, Event(by, "enable_totp", "done",
                                          detail={"principal": principal.name}))  # fmt: skip
     return pyotp.TOTP(secret).provisioning_uri(name=principal.name, issuer_name="Tutela")

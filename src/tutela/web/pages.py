@@ -96,9 +96,14 @@ def signed_in(request: Request) -> sessions.SignedIn | None:
     """The principal whose session cookie this is, while active and not idle too long."""
     ctx = _ctx(request)
     idle = timedelta(minutes=ctx.settings.console_idle_minutes)
+    lifetime = timedelta(hours=ctx.settings.console_session_hours)
     with session_scope(ctx.engine) as session:
         user = sessions.find(
-            session=session, token=request.cookies.get(sessions.COOKIE), idle=idle, at=now()
+            session=session,
+            token=request.cookies.get(sessions.COOKIE),
+            idle=idle,
+            lifetime=lifetime,
+            at=now(),
         )
         if user is not None and user.actor.inactive_reason(now()):
             sessions.close(session=session, token_hash=user.token_hash)

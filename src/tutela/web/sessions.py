@@ -17,7 +17,7 @@ from tutela.access.service import actor_of
 from tutela.clock import utc_naive
 from tutela.web.models import ConsoleSession
 
-__all__ = ["COOKIE", "SignedIn", "close", "find", "open_session"]
+__all__ = ["COOKIE", "SignedIn", "close", "close_all", "find", "open_session"]
 
 COOKIE = "tutela_console"
 
@@ -49,15 +49,18 @@ def open_session(*, session: Session, principal: Principal, at: datetime) -> str
     return token
 
 
-def find(*, session: Session, token: str | None, idle: timedelta, at: datetime) -> SignedIn | None:
-    """The session the cookie names, if it was used within `idle`; its use is recorded."""
+def find(
+    *, session: Session, token: str | None, idle: timedelta, lifetime: timedelta, at: datetime
+) -> SignedIn | None:
+    """The session the cookie names, if it was used within `idle` and opened within
+    `lifetime` (a stolen cookie kept busy still ends); its use is recorded."""
     if not token or len(token) > 128:
         return None
     row = session.get(ConsoleSession, _hash(token))
     if row is None:
         return None
     moment = utc_naive(at)
-    if moment - row.last_seen_at > idle:
+    if moment - row.last_seen_at > idle or moment - row.created_at > lifetime:
         session.delete(row)
         return None
     principal = session.get(Principal, row.principal_id)
@@ -67,3 +70,8 @@ def find(*, session: Session, token: str | None, idle: timedelta, at: datetime) 
 
 def close(*, session: Session, token_hash: str) -> None:
     session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == token_hash))
+
+
+def close_all(*, session: Session, principal_id: int) -> None:
+    """Every session of the principal: their password or second factor changed."""
+    session.execute(delete(ConsoleSession).where(ConsoleSession.principal_id == principal_id))

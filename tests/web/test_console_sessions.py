@@ -1,0 +1,45 @@
+"""A console session ends, however busy, after its lifetime; and a new password or second
+factor ends every session its principal had open (one opened by whoever knew the old one)."""
+
+from datetime import timedelta
+
+from console_support import sign_in, staff
+from fastapi.testclient import TestClient
+
+from tutela.api import create_app
+from tutela.clock import now, travel
+
+
+def test_a_busy_session_still_ends_after_its_lifetime(env, key_for):
+    staff(env, key_for, "claire", ["dpo"])
+    idle = timedelta(minutes=env.ctx.settings.console_idle_minutes)
+    lifetime = timedelta(hours=env.ctx.settings.console_session_hours)
+    start = now()
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        moment = start
+        while moment + idle / 2 < start + lifetime:
+            moment += idle / 2  # used twice an idle time: never idle
+            with travel(moment):
+                assert client.get("/console", follow_redirects=False).status_code == 200
+        with travel(start + lifetime + timedelta(minutes=1)):
+            assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_a_new_password_or_totp_ends_the_principals_sessions(env, key_for, cli):
+    staff(env, key_for, "claire", ["dpo"])
+    staff(env, key_for, "omar", ["dpo"])
+    app = create_app(env.ctx)
+    with TestClient(app) as thief, TestClient(app) as other:
+        assert sign_in(thief, "claire").status_code == 303
+        assert sign_in(other, "omar").status_code == 303
+        changed = cli(
+            "principals", "set-password", "claire", "--password", "another long passphrase"
+        )
+        assert changed.exit_code == 0
+        assert thief.get("/console", follow_redirects=False).status_code == 303
+        assert other.get("/console", follow_redirects=False).status_code == 200
+        assert sign_in(thief, "claire", "another long passphrase").status_code == 303
+        cli("principals", "enable-totp", "claire")
+        assert thief.get("/console", follow_redirects=False).status_code == 303
+        assert other.get("/console", follow_redirects=False).status_code == 200
