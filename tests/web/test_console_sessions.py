@@ -1,8 +1,10 @@
 """A console session ends, however busy, after its lifetime; and a new password or second
 factor ends every session its principal had open (one opened by whoever knew the old one)."""
 
+import re
 from datetime import timedelta
 
+import pyotp
 from console_support import sign_in, staff
 from fastapi.testclient import TestClient
 
@@ -43,3 +45,15 @@ def test_a_new_password_or_totp_ends_the_principals_sessions(env, key_for, cli):
         cli("principals", "enable-totp", "claire")
         assert thief.get("/console", follow_redirects=False).status_code == 303
         assert other.get("/console", follow_redirects=False).status_code == 200
+
+
+def test_a_totp_code_signs_in_once(env, key_for, cli):
+    staff(env, key_for, "claire", ["dpo"])
+    uri = cli("principals", "enable-totp", "claire").stdout
+    totp = pyotp.TOTP(re.search(r"secret=([A-Z2-7]+)", uri).group(1))
+    code = totp.at(now())
+    with TestClient(create_app(env.ctx)) as first, TestClient(create_app(env.ctx)) as second:
+        assert sign_in(first, "claire", code=code).status_code == 303
+        assert sign_in(second, "claire", code=code).status_code == 401  # seen: replayed
+        with travel(now() + timedelta(seconds=totp.interval)):
+            assert sign_in(second, "claire", code=totp.at(now())).status_code == 303

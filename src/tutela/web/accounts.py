@@ -10,6 +10,7 @@ from datetime import datetime
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pyotp.utils import strings_equal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -75,6 +76,16 @@ def enable_totp(
     return pyotp.TOTP(secret).provisioning_uri(name=principal.name, issuer_name="Tutela")
 
 
+def _totp_step(totp: pyotp.TOTP, code: str, at: datetime) -> int | None:
+    """The time step whose code this is, one step either side of `at` allowed for clocks
+    that drift; None when it is none of them."""
+    now_step = totp.timecode(at)
+    for step in (now_step - 1, now_step, now_step + 1):
+        if strings_equal(totp.generate_otp(step), code):
+            return step
+    return None
+
+
 def sign_in(
     *,
     session: Session,
@@ -97,7 +108,10 @@ def sign_in(
         ok = False
     if ok and credential.totp_secret is not None:
         secret = keyring.open_note(credential.totp_secret, label=_label(principal.id))
-        ok = pyotp.TOTP(secret).verify(code.strip(), for_time=at, valid_window=1)
+        step = _totp_step(pyotp.TOTP(secret), code.strip(), at)
+        ok = step is not None and step > (credential.totp_last_step or -1)
+        if ok:
+            credential.totp_last_step = step
     if ok and (actor_of(principal).inactive_reason(at) or not policy.is_staff(principal.roles)):
         ok = False
     who = principal.name if principal else "(unknown name)"

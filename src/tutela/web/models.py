@@ -4,7 +4,7 @@ lets a person follow the request they made on the portal: a grant, known by its 
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
@@ -20,6 +20,7 @@ class ConsoleCredential(Base):
     )
     password_hash: Mapped[str] = mapped_column(String(128))  # argon2id, with its salt
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed; None: no TOTP
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # no code is taken twice
     set_at: Mapped[datetime] = mapped_column(DateTime)
 
 
