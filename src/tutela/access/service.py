@@ -30,6 +30,7 @@ __all__ = [
     "keep_an_administrator",
     "list_principals",
     "reissue_key",
+    "sole_administrators",
 ]
 
 KEY_PREFIX = "tutela_"
@@ -180,6 +181,18 @@ def keep_an_administrator(
                 f"'{principal.name}' is the last active principal holding the administrator "
                 f"role '{role}': give that role to another principal first"
             )
+
+
+def sole_administrators(*, session: Session, policy: Policy, at: datetime) -> set[str]:
+    """The active principals each alone in holding an administrator role: those
+    `deactivate` refuses (the console offers them no Deactivate)."""
+    active = [p for p in session.scalars(select(Principal)) if not actor_of(p).inactive_reason(at)]
+    sole = set()
+    for role in policy.administrator_roles:
+        holders = [p.name for p in active if role in p.roles]
+        if len(holders) == 1:
+            sole.add(holders[0])
+    return sole
 
 
 def deactivate(*, session: Session, policy: Policy, principal: Principal, at: datetime) -> int:

@@ -205,6 +205,10 @@ class Policy(BaseModel):
     def administrator_roles(self) -> list[str]:
         return [r.id for r in self.recipients if r.administrator]
 
+    def administers(self, roles: Sequence[str] | None) -> bool:
+        """Whether the roles may administer principals: one is an administrator role."""
+        return roles is None or bool(set(roles) & set(self.administrator_roles))
+
     def steers_requests(self, roles: Sequence[str] | None) -> bool:
         """Whether the roles may steer rights requests: they are granted the rights purpose."""
         granted = self.granted(roles, self.rights_requests.purpose)

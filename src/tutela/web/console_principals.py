@@ -8,7 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tutela.access import flows
-from tutela.access.service import active_key_count, actor_of, list_principals
+from tutela.access.service import (
+    active_key_count,
+    actor_of,
+    list_principals,
+    sole_administrators,
+)
 from tutela.clock import now
 from tutela.db import session_scope
 from tutela.errors import TutelaError
@@ -21,7 +26,7 @@ router = APIRouter(prefix="/console/principals", include_in_schema=False)
 
 
 def _administers(ctx, actor) -> bool:
-    return bool(set(actor.roles or ()) & set(ctx.policy.administrator_roles))
+    return ctx.policy.administers(actor.roles)
 
 
 def _administrator(request: Request) -> sessions.SignedIn | Response:
@@ -41,8 +46,11 @@ def _listing(request: Request, user, status: int = 200, **shown) -> Response:
             }
             for p in list_principals(session=session)
         ]
+        sole = sole_administrators(session=session, policy=ctx.policy, at=at)
     roles = [r.id for r in ctx.policy.recipients]
-    return page(request, "principals.html", status, user=user, rows=rows, roles=roles, **shown)
+    return page(
+        request, "principals.html", status, user=user, rows=rows, roles=roles, sole=sole, **shown
+    )
 
 
 @router.get("")

@@ -75,7 +75,7 @@ def _menu(ctx: Context, actor) -> tuple[str, ...]:
         "breaches": ctx.policy.handles_breaches(actor.roles),
         "audit": ctx.policy.has_oversight(actor.roles),
         "register": ctx.policy.is_staff(actor.roles),
-        "principals": bool(set(actor.roles or ()) & set(ctx.policy.administrator_roles)),
+        "principals": ctx.policy.administers(actor.roles),
     }
     return tuple(name for name, allowed in reached.items() if allowed)
 
