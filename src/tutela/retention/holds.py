@@ -24,13 +24,21 @@ from tutela.subjects.models import DataLimit
 __all__ = ["listed", "place_hold", "release_hold"]
 
 
-def listed(*, session: Session, released: bool = False) -> list[dict[str, Any]]:
-    """The holds, oldest first, each naming its person by external id: the active ones, and
-    the lifted ones too when `released` (who lifted each, and when)."""
-    query = select(LegalHold).order_by(LegalHold.id)
-    if not released:
-        query = query.where(LegalHold.released_at.is_(None))
-    held = session.scalars(query).all()
+def listed(*, session: Session, lifted: int = 0) -> list[dict[str, Any]]:
+    """The active holds, oldest first, each naming its person by external id; then, when
+    `lifted`, that many of the holds lifted last (who lifted each, and when), newest first."""
+    held = list(
+        session.scalars(
+            select(LegalHold).where(LegalHold.released_at.is_(None)).order_by(LegalHold.id)
+        )
+    )
+    if lifted:
+        held += session.scalars(
+            select(LegalHold)
+            .where(LegalHold.released_at.is_not(None))
+            .order_by(LegalHold.released_at.desc(), LegalHold.id.desc())
+            .limit(lifted)
+        )
     named = external_ids(session, (h.subject_id for h in held))
     rows = []
     for h in held:
@@ -43,7 +51,7 @@ def listed(*, session: Session, released: bool = False) -> list[dict[str, Any]]:
             "placed_at": h.placed_at,
             "placed_by": h.placed_by,
         }
-        if released:
+        if lifted:
             row |= {"released_at": h.released_at, "released_by": h.released_by}
         rows.append(row)
     return rows

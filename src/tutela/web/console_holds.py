@@ -19,6 +19,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/console/holds", include_in_schema=False)
 REFERENCE_LIMIT = 200  # characters of a case reference, as the table stores it
+LIFTED_SHOWN = 200  # holds lifted last listed below the active ones (all of which are)
 
 
 def _handles(ctx, actor) -> bool:
@@ -43,13 +44,14 @@ async def _sent_by_keeper(request: Request):
 def _listing(request: Request, user, status: int = 200, **shown) -> Response:
     ctx = request.app.state.ctx
     with session_scope(ctx.engine, write=False) as session:
-        rows = holds.listed(session=session, released=True)
+        rows = holds.listed(session=session, lifted=LIFTED_SHOWN)
     return page(
         request,
         "holds.html",
         status,
         user=user,
-        rows=list(reversed(rows)),  # newest first
+        rows=rows,
+        lifted_shown=LIFTED_SHOWN,
         purposes=ctx.policy.hold_purposes,
         categories=[c.id for c in ctx.policy.categories],
         **shown,
