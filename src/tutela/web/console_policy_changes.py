@@ -10,6 +10,7 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from tutela.clock import today
@@ -81,8 +82,14 @@ async def _impact(request: Request) -> Response:
         candidate = parse_policy(text, source=SOURCE)
     except PolicyError as invalid:
         return show(request, user, 422, as_of=as_of, problems=invalid.problems)
-    found = forecast(
-        engine=ctx.engine, keyring=ctx.open_keyring(), current=ctx.policy, new=candidate, as_of=day
+    found = await run_in_threadpool(  # seconds over a large store: the server goes on meanwhile
+        lambda: forecast(
+            engine=ctx.engine,
+            keyring=ctx.open_keyring(),
+            current=ctx.policy,
+            new=candidate,
+            as_of=day,
+        )
     )
     change = diff(ctx.policy, candidate)
     return show(
