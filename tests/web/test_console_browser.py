@@ -140,6 +140,7 @@ def test_a_marketing_principal_is_offered_no_breach_page(env, key_for, browser_p
     staff(env, key_for, "mia", ["marketing"])
     _sign_in(page, "mia")
     assert page.get_by_role("link", name="Breaches").count() == 0
+    assert page.get_by_role("link", name="Legal holds").count() == 0
     _visit(page, "/console/breaches")
     assert "roles the policy names" in page.get_by_role("alert").inner_text()
 

@@ -103,3 +103,22 @@ def test_an_invalid_file_or_day_gets_the_form_back_with_why(env, key_for, tmp_pa
         assert send(b"\xff\xfe").status_code == 422
         forged = send(BUNDLED.read_bytes(), csrf="forged")
         assert forged.status_code == 403 and "did not come from this site" in forged.text
+
+
+def test_a_file_over_the_bound_is_refused_unread(env, key_for, monkeypatch):
+    from tutela.web import console_policy_changes
+
+    staff(env, key_for, "claire", ["dpo"])
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        token = csrf_of(client.get("/console/policy").text)
+
+        def send(content):
+            return client.post("/console/policy/impact", data={"csrf": token, "as_of": ""},
+                               files={"file": ("p.yaml", content, "text/yaml")})  # fmt: skip
+
+        huge = send(b"#" * (env.settings.max_body_bytes + 1))  # the server's body bound first
+        assert huge.status_code == 413
+        monkeypatch.setattr(console_policy_changes, "POLICY_LIMIT", 1000)
+        over = send(BUNDLED.read_bytes())
+        assert over.status_code == 422 and "over 1000 bytes" in over.text
