@@ -30,8 +30,10 @@ from tutela.requests.router import router as requests_router
 from tutela.subjects.router import router as subjects_router
 from tutela.web.console_audit import router as console_audit_router
 from tutela.web.console_breaches import router as console_breaches_router
+from tutela.web.console_holds import router as console_holds_router
 from tutela.web.console_people import router as console_people_router
 from tutela.web.console_policy import router as console_policy_router
+from tutela.web.console_policy_changes import router as console_policy_changes_router
 from tutela.web.console_principals import router as console_principals_router
 from tutela.web.console_register import router as console_register_router
 from tutela.web.console_requests import router as console_requests_router
@@ -159,6 +161,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(console_register_router)
     app.include_router(console_principals_router)
     app.include_router(console_policy_router)
+    app.include_router(console_policy_changes_router)
+    app.include_router(console_holds_router)
     app.mount(
         "/console/static",
         StaticFiles(packages=[("tutela.web", "static")]),

@@ -157,3 +157,23 @@ def test_nothing_starts_with_an_invalid_policy(cli, tmp_path, monkeypatch):
         assert result.exit_code == 1, command
         assert "invalid policy" in result.stderr
     assert not (tmp_path / "tutela.db").exists()
+
+
+def test_holds_are_handled_by_the_internal_roles_granted_a_purpose_a_hold_serves(policy_data):
+    policy = load_policy()
+    assert policy.hold_purposes == [p.id for p in policy.purposes if p.archive]
+    handles = {r.id for r in policy.recipients if policy.handles_holds([r.id])}
+    granted = {
+        r.id
+        for r in policy.recipients
+        if r.kind == "internal"
+        and any(set(g.purposes) & set(policy.hold_purposes) for g in r.grants)
+    }
+    assert handles == granted and "debt_collection" not in handles  # an outside agency: never
+    assert policy.handles_holds(None) and not policy.handles_holds([])
+    for recipient in policy_data["recipients"]:  # with no grant of those purposes, nobody
+        recipient["grants"] = [
+            g for g in recipient["grants"] if not set(g["purposes"]) & set(policy.hold_purposes)
+        ]
+    narrowed = parse_policy(yaml.safe_dump(policy_data))
+    assert not any(narrowed.handles_holds([r.id]) for r in narrowed.recipients)

@@ -140,6 +140,7 @@ def test_a_marketing_principal_is_offered_no_breach_page(env, key_for, browser_p
     staff(env, key_for, "mia", ["marketing"])
     _sign_in(page, "mia")
     assert page.get_by_role("link", name="Breaches").count() == 0
+    assert page.get_by_role("link", name="Legal holds").count() == 0
     _visit(page, "/console/breaches")
     assert "roles the policy names" in page.get_by_role("alert").inner_text()
 
@@ -166,3 +167,60 @@ def test_the_gate_holds_in_the_console(env, key_for, cli, tmp_path, browser_page
     assert page.get_by_role("link", name="Rights requests").count() == 0
     events = json.loads(cli("audit", "show", "--json").stdout)
     assert {"find", "read"} <= {e["action"] for e in events if e["principal"] == "mia"}
+
+
+def test_the_dpo_places_and_lifts_a_hold(env, key_for, cli, tmp_path, browser_page):
+    from portal_people import import_one
+
+    page = browser_page
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    staff(env, key_for, "claire", ["dpo"])
+    _sign_in(page, "claire")
+    page.get_by_role("link", name="Legal holds").click()
+    _check(page, "console-holds-empty")
+    page.fill("#external_id", "ana")
+    page.select_option("#purpose", "debt_disputes")
+    page.fill("#reference", "CASE-7")
+    page.check("input[name=category][value=banking]")
+    page.get_by_role("button", name="Place the hold").click()
+    assert "Hold placed" in page.get_by_role("status").inner_text()
+    assert page.get_by_role("cell", name="CASE-7").is_visible()
+    _check(page, "console-holds")
+    page.get_by_role("button", name="Lift the hold").click()
+    assert "Hold lifted" in page.get_by_role("status").inner_text()
+    assert json.loads(cli("holds", "list", "--json").stdout) == []
+
+
+def test_staff_compare_versions_and_see_an_impact(env, key_for, cli, tmp_path, browser_page):
+    import yaml
+
+    page = browser_page
+    bundled = Path(__file__).parents[2] / "src/tutela/policy/default.yaml"
+    data = yaml.safe_load(bundled.read_text())
+    data["version"] = "2027.1.0"
+    next(r for r in data["retention"] if r["id"] == "prospect_data")["active_months"] = 24
+    newer = tmp_path / "newer.yaml"
+    newer.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert cli("policy", "activate", str(newer)).exit_code == 0
+    staff(env, key_for, "claire", ["dpo"])
+    _sign_in(page, "claire")
+    page.get_by_role("link", name="Policy").click()
+    assert "active_months: 36 → 24" in page.locator("ul.change").inner_text()
+    _check(page, "console-policy-diff")
+    data["version"] = "2027.2.0"
+    next(r for r in data["retention"] if r["id"] == "technical_data")["active_months"] = 6
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(yaml.safe_dump(data, sort_keys=False))
+    page.set_input_files("#file", str(candidate))
+    page.fill("#as_of", "2027-09-01")
+    page.get_by_role("button", name="Show the impact").click()
+    assert page.get_by_role(
+        "heading", name="People whose data falls due on 2027-09-01"
+    ).is_visible()
+    _check(page, "console-policy-impact")
+    data["retention"][0]["active_months"] = "lots"
+    candidate.write_text(yaml.safe_dump(data, sort_keys=False))
+    page.set_input_files("#file", str(candidate))
+    page.get_by_role("button", name="Show the impact").click()
+    assert "retention[0].active_months" in page.get_by_role("alert").inner_text()
+    _check(page, "console-policy-invalid")

@@ -220,6 +220,23 @@ class Policy(BaseModel):
 
     # Holds, restrictions, erasure grounds --------------------------------------------------
 
+    @cached_property
+    def hold_purposes(self) -> list[str]:
+        """The purposes a legal hold may serve: those that read the archive (a debt, a
+        dispute, a legal obligation)."""
+        return [p.id for p in self.purposes if p.archive]
+
+    def handles_holds(self, roles: Sequence[str] | None) -> bool:
+        """Whether the roles may see, place and lift legal holds: one of them is an internal
+        role granted some category for a purpose a hold serves (the operator at the console
+        may). A hold is the controller's decision, never an outside recipient's."""
+        if roles is None:
+            return True
+        return any(
+            self.is_staff([role]) and any(self.reach([role]).get(p) for p in self.hold_purposes)
+            for role in roles
+        )
+
     def hold_covers(self, categories: Collection[str]) -> frozenset[str]:
         """The categories a legal hold covers: those it names, or every one when none."""
         return frozenset(categories) if categories else frozenset(c.id for c in self.categories)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tutela.policy.schema import Policy
 
-__all__ = ["diff", "grants", "weakened_security"]
+__all__ = ["diff", "grants", "unchanged", "weakened_security"]
 
 _RULE_TERMS = ("anchor", "active_months", "archive_months", "then", "unless")
 
@@ -28,6 +28,17 @@ def diff(old: Policy, new: Policy) -> dict[str, Any]:
         "security_measures": _changed_items(old.security_measures, new.security_measures),
         "recipients": _added_removed(old.recipients, new.recipients),
     }
+
+
+def unchanged(change: dict[str, Any]) -> bool:
+    """Whether a diff changes nothing in register terms (the versions may still differ in
+    wording the register does not show)."""
+    return not any(
+        items
+        for key, part in change.items()
+        if key not in ("from", "to")
+        for items in part.values()
+    )
 
 
 def weakened_security(change: dict[str, Any]) -> list[str]:

@@ -26,10 +26,9 @@ from tutela.db import session_scope
 from tutela.retention import flows, holds, service
 from tutela.retention.forecast import ACTIONS
 from tutela.retention.forecast import forecast as forecast_of
-from tutela.retention.models import AnonymisedCount, LegalHold
+from tutela.retention.models import AnonymisedCount
 from tutela.subjects import receipts as erasure_receipts
 from tutela.subjects import service as subjects
-from tutela.subjects.listing import external_ids
 
 app = typer.Typer(help="Retention (§9): plan, forecast and run.", no_args_is_help=True)
 holds_app = typer.Typer(help="Legal holds that suspend deletion.", no_args_is_help=True)
@@ -200,20 +199,7 @@ def add_hold(
 def list_holds(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Active legal holds."""
     with load_context(db) as ctx, session_scope(ctx.engine, write=False) as session:
-        held = session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None))).all()
-        named = external_ids(session, (h.subject_id for h in held))
-        rows = [
-            {
-                "id": h.id,
-                "external_id": named.get(h.subject_id),
-                "categories": h.categories,
-                "purpose": h.purpose,
-                "reference": h.reference,
-                "placed_at": h.placed_at,
-                "placed_by": h.placed_by,
-            }
-            for h in held
-        ]
+        rows = holds.listed(session=session)
     if json_output:
         print_json(rows)
         return

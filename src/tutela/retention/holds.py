@@ -4,6 +4,7 @@ the categories it covers (a debt, a dispute: §7), never archiving."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,9 +18,43 @@ from tutela.retention import service
 from tutela.retention.models import LegalHold
 from tutela.subjects import receipts
 from tutela.subjects import service as subjects
+from tutela.subjects.listing import external_ids
 from tutela.subjects.models import DataLimit
 
-__all__ = ["place_hold", "release_hold"]
+__all__ = ["listed", "place_hold", "release_hold"]
+
+
+def listed(*, session: Session, lifted: int = 0) -> list[dict[str, Any]]:
+    """The active holds, oldest first, each naming its person by external id; then, when
+    `lifted`, that many of the holds lifted last (who lifted each, and when), newest first."""
+    held = list(
+        session.scalars(
+            select(LegalHold).where(LegalHold.released_at.is_(None)).order_by(LegalHold.id)
+        )
+    )
+    if lifted:
+        held += session.scalars(
+            select(LegalHold)
+            .where(LegalHold.released_at.is_not(None))
+            .order_by(LegalHold.released_at.desc(), LegalHold.id.desc())
+            .limit(lifted)
+        )
+    named = external_ids(session, (h.subject_id for h in held))
+    rows = []
+    for h in held:
+        row = {
+            "id": h.id,
+            "external_id": named.get(h.subject_id),
+            "categories": h.categories,
+            "purpose": h.purpose,
+            "reference": h.reference,
+            "placed_at": h.placed_at,
+            "placed_by": h.placed_by,
+        }
+        if lifted:
+            row |= {"released_at": h.released_at, "released_by": h.released_by}
+        rows.append(row)
+    return rows
 
 
 def place_hold(

@@ -300,10 +300,11 @@ def place_hold(
     by: str,
     at: datetime,
 ) -> LegalHold:
-    spec = policy.purpose(purpose)
-    if spec is None or not spec.archive:
-        archive = ", ".join(p.id for p in policy.purposes if p.archive)
+    if purpose not in policy.hold_purposes:
+        archive = ", ".join(policy.hold_purposes)
         raise InvalidInput(f"a hold serves a legal purpose: one of {archive}", location="purpose")
+    if not reference.strip():
+        raise InvalidInput("a hold names its case reference", location="reference")
     for category in categories:
         if policy.category(category) is None:
             raise InvalidInput(f"unknown category '{category}'", location="categories")

@@ -73,6 +73,7 @@ def _menu(ctx: Context, actor) -> tuple[str, ...]:
         "people": bool(ctx.policy.reach(actor.roles)),
         "requests": permissions.steers(ctx.policy, actor),
         "breaches": ctx.policy.handles_breaches(actor.roles),
+        "holds": ctx.policy.handles_holds(actor.roles),
         "audit": ctx.policy.has_oversight(actor.roles),
         "register": ctx.policy.is_staff(actor.roles),
         "principals": ctx.policy.administers(actor.roles),
