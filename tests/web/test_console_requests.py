@@ -78,6 +78,8 @@ def test_staff_verify_extend_and_refuse_a_request(env, key_for, cli, tmp_path):
         opened = client.get(path)
         token = csrf_of(opened.text)
         assert "Who checked the ID document" in opened.text
+        long = client.post(f"{path}/verify", data={"csrf": token, "id_checked_by": "C" * 200})
+        assert long.status_code == 422 and "at most 128 characters" in long.text
         assert "Process the request" not in opened.text  # not before the identity is checked
         verified = client.post(f"{path}/verify",
                                data={"csrf": token, "id_checked_by": "Claire, DPO office"})  # fmt: skip
@@ -88,6 +90,9 @@ def test_staff_verify_extend_and_refuse_a_request(env, key_for, cli, tmp_path):
 
         bare = client.post(f"{path}/extend", data={"csrf": token, "months": "2", "reason": " "})
         assert bare.status_code == 422 and "an extension needs its reasons" in bare.text
+        wordy = client.post(f"{path}/extend",
+                            data={"csrf": token, "months": "1", "reason": "x" * 1024})  # fmt: skip
+        assert wordy.status_code == 422 and "at most 1000 characters" in wordy.text
         assert _shown(cli, request_id)["due_on"] == due
         extended = client.post(f"{path}/extend",
                                data={"csrf": token, "months": "2", "reason": "many systems"})  # fmt: skip
