@@ -36,6 +36,8 @@ from tutela.web.console_policy import router as console_policy_router
 from tutela.web.console_policy_changes import router as console_policy_changes_router
 from tutela.web.console_principals import router as console_principals_router
 from tutela.web.console_register import router as console_register_router
+from tutela.web.console_request_files import router as console_request_files_router
+from tutela.web.console_request_steps import router as console_request_steps_router
 from tutela.web.console_requests import router as console_requests_router
 from tutela.web.forecast_chart import ForecastCache
 from tutela.web.pages import router as console_router
@@ -155,6 +157,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(console_router)
     app.include_router(portal_router)
     app.include_router(console_requests_router)
+    app.include_router(console_request_steps_router)
+    app.include_router(console_request_files_router)
     app.include_router(console_breaches_router)
     app.include_router(console_people_router)
     app.include_router(console_audit_router)

@@ -95,6 +95,10 @@ def test_extension_once_before_the_deadline(imported, cli):
     assert [r["id"] for r in overdue] == [late["id"]]
     soon = json.loads(cli("requests", "list", "--due-within", "30", "--json").stdout)
     assert late["id"] in [r["id"] for r in soon] and fresh["id"] not in [r["id"] for r in soon]
+    erasures = json.loads(cli("requests", "list", "--type", "erasure", "--json").stdout)
+    theirs = json.loads(cli("requests", "list", "--external-id", "crm-42", "--json").stdout)
+    nobody = json.loads(cli("requests", "list", "--external-id", "crm-43", "--json").stdout)
+    assert erasures == [] and nobody == [] and len(theirs) == 2
     events = json.loads(cli("audit", "show", "--json").stdout)
     assert {"open_request", "extend_request"} <= {e["action"] for e in events}
 

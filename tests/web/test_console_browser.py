@@ -224,3 +224,43 @@ def test_staff_compare_versions_and_see_an_impact(env, key_for, cli, tmp_path, b
     page.get_by_role("button", name="Show the impact").click()
     assert "retention[0].active_months" in page.get_by_role("alert").inner_text()
     _check(page, "console-policy-invalid")
+
+
+def test_the_dpo_verifies_extends_and_answers_a_request(env, key_for, cli, tmp_path, browser_page):
+    from portal_people import import_one
+
+    page = browser_page
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    staff(env, key_for, "claire", ["dpo"])
+    opened = cli("requests", "open", "--type", "access", "--external-id", "ana",
+                 "--channel", "post", "--json")  # fmt: skip
+    request_id = json.loads(opened.stdout)["id"]
+    cli("requests", "open", "--type", "erasure", "--external-id", "ana", "--channel", "post")
+    _sign_in(page, "claire")
+    page.get_by_role("link", name="Rights requests").click()
+    page.select_option("#type", "access")
+    page.get_by_role("button", name="Filter").click()
+    assert page.get_by_role("cell", name="erasure").count() == 0
+    _check(page, "console-requests-filtered")
+    page.get_by_role("link", name=request_id).click()
+    assert page.get_by_role("button", name="Process the request").count() == 0
+    _check(page, "console-request-open")  # the verify, extend and refuse forms
+    page.fill("#id_checked_by", "Claire, DPO office")
+    page.get_by_role("button", name="Record the identity as verified").click()
+    assert page.get_by_role("status").inner_text() == "Identity verified."
+    page.select_option("#months", "1")
+    page.fill("#extend_reason", "Several systems to search")
+    page.get_by_role("button", name="Extend the deadline").click()
+    assert "told by e-mail" in page.get_by_role("status").inner_text()
+    assert page.get_by_role("cell", name=re.compile("Several systems to search")).is_visible()
+    _check(page, "console-request-verified")
+    page.get_by_role("button", name="Process the request").click()
+    assert page.get_by_role("status").inner_text() == "Processed."
+    with page.expect_download() as download:
+        page.get_by_role("link", name="The answer as a letter (HTML)").click()
+    assert download.value.suggested_filename == f"{request_id}-letter.html"
+    assert "Roy" in download.value.path().read_text()
+    _check(page, "console-request-answered")
+    page.click("a[lang=fr]")
+    assert page.get_by_role("heading", name="Historique").is_visible()
+    _check(page, "console-request-fr")

@@ -109,6 +109,8 @@ def list_(
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only those past due.")] = False,
     due_within: Annotated[int | None, typer.Option(help="Only those due within DAYS.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="Only those of this type.")] = None,
+    external_id: Annotated[str | None, typer.Option(help="Only those about this person.")] = None,
     as_: AsOption = None,
     as_of: AsOfOption = None,
     db: DbOption = None,
@@ -127,6 +129,8 @@ def list_(
                 overdue=overdue,
                 due_within=due_within,
                 opened_by=permissions.opened_by_filter(ctx.policy, actor),
+                type_=type_,
+                external_id=external_id,
             )
         ]
     if json_output:

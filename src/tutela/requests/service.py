@@ -31,6 +31,7 @@ TYPES = (
 )
 CHANNELS = ("api", "post", "email", "opengdpr", "portal")
 ONLINE = ("api", "email", "opengdpr", "portal")  # where a one-time code proves the requester
+REASON_LIMIT = 1000  # characters of an extension's reasons: the column's size
 
 
 def open_request(
@@ -119,6 +120,8 @@ def extend(
     """Extend the deadline once (Art. 12(3)); the reason is kept and told to the person."""
     if not reason.strip():
         raise InvalidInput("an extension needs its reasons", location="reason")
+    if len(reason.strip()) > REASON_LIMIT:
+        raise InvalidInput(f"at most {REASON_LIMIT} characters", location="reason")
     request = get(session=session, request_id=request_id, for_update=True)
     if request.ended:
         raise Conflict(f"the request is {request.status}: there is no deadline to extend")
@@ -141,9 +144,12 @@ def list_requests(
     overdue: bool = False,
     due_within: int | None = None,
     opened_by: str | None = None,
+    type_: str | None = None,
+    external_id: str | None = None,
 ) -> list[RightsRequest]:
     """Requests of one status, or all those still in progress, soonest due first; only
-    those `opened_by` opened when given (a door sees its own)."""
+    those `opened_by` opened when given (a door sees its own), of one type, or about one
+    person (by external id)."""
     query = select(RightsRequest).order_by(RightsRequest.due_on, RightsRequest.received_on)
     if status is None:
         query = query.where(RightsRequest.status.not_in(ENDED))
@@ -151,6 +157,10 @@ def list_requests(
         query = query.where(RightsRequest.status == status)
     if opened_by is not None:
         query = query.where(RightsRequest.opened_by == opened_by)
+    if type_ is not None:
+        query = query.where(RightsRequest.type == type_)
+    if external_id is not None:
+        query = query.where(RightsRequest.external_id == external_id)
     if overdue:
         query = query.where(RightsRequest.due_on < on)
     if due_within is not None:

@@ -106,6 +106,8 @@ def attest(*, session: Session, request_id: str, by: str, at: datetime) -> Verif
     """A member of staff states that they checked the requester's ID document (letters)."""
     if not by.strip():
         raise InvalidInput("name who checked the ID document", location="id_checked_by")
+    if len(by.strip()) > 128:  # the column's size
+        raise InvalidInput("at most 128 characters", location="id_checked_by")
     verification = _pending(session, request_id)
     verification.method, verification.verified_at = "id_document", utc_naive(at)
     verification.verified_by, verification.code_digest = by.strip(), None
