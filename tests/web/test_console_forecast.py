@@ -3,7 +3,8 @@ counted as `tutela retention forecast` counts them; nobody else sees or fetches 
 
 import json
 import re
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 from console_support import sign_in, staff
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from tutela.clock import now, travel
 from tutela.db import session_scope
 from tutela.subjects import service
 from tutela.subjects.validation import validate_record
+from tutela.web.forecast_chart import ForecastCache
 
 
 def _prospect(env, external_id, last_contact):
@@ -55,3 +57,19 @@ def test_the_dpo_sees_the_forecast_by_rule_and_marketing_does_not(env, key_for, 
         sign_in(client, "mia")
         assert "Retention forecast" not in client.get("/console").text
         assert client.get("/console/forecast.svg").status_code == 403
+
+
+def test_a_stale_forecast_is_shown_while_it_is_counted_again(env):
+    cache = ForecastCache(seconds=1)
+    at = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    first = cache.get(env.ctx, at)
+    assert cache.get(env.ctx, at) is first  # kept
+    _prospect(env, "p-march", "2024-03-10")
+    time.sleep(1.1)
+    assert cache.get(env.ctx, at) is first  # stale, shown while a thread counts again
+    deadline = time.monotonic() + 10
+    while (again := cache.get(env.ctx, at)) is first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert again.forecast.by_rule()["prospect_data"][3] == 1
+    tomorrow = cache.get(env.ctx, at + timedelta(days=1))  # another day: counted at once
+    assert tomorrow.forecast.months[0] == "2026-12" and tomorrow is not again

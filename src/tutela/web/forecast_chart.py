@@ -3,14 +3,16 @@ pygal and as a table for those who do not see it.
 
 Counting a store of 100,000 people takes a few hundred milliseconds, so each process keeps
 the last count for `TUTELA_FORECAST_CACHE_SECONDS` (the page says when it was counted): a
-twelve-month forecast a few minutes old says the same thing."""
+twelve-month forecast a few minutes old says the same thing. Once that time is up, the next
+page still shows the last count while a thread counts again; only the first page of a day or
+of a policy version waits for its count."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from threading import Lock
+from threading import Lock, Thread
 
 import pygal
 from pygal.style import DefaultStyle
@@ -32,25 +34,41 @@ class Counted:
 
 
 class ForecastCache:
-    """The last forecast counted by this process, per policy version and start day."""
+    """The last forecast counted by this process, for one policy version and start day."""
 
     def __init__(self, seconds: int) -> None:
         self._seconds = seconds
         self._lock = Lock()
-        self._kept: dict[tuple[str, date], tuple[float, Counted]] = {}
+        self._kept: tuple[tuple[str, date], float, Counted] | None = None
+        self._recounting = False
 
     def get(self, ctx: Context, at: datetime) -> Counted:
         key = (ctx.policy.version, at.date())
         with self._lock:
-            kept = self._kept.get(key)
-        if kept is not None and time.monotonic() - kept[0] < self._seconds:
-            return kept[1]
+            kept = self._kept if self._kept and self._kept[0] == key else None
+            stale = kept is not None and time.monotonic() - kept[1] >= self._seconds
+            recount = stale and not self._recounting
+            self._recounting |= recount
+        if kept is None or self._seconds == 0:
+            return self._count(ctx, key, at)
+        if recount:
+            Thread(target=self._recount, args=(ctx, key, at), daemon=True).start()
+        return kept[2]
+
+    def _count(self, ctx: Context, key: tuple[str, date], at: datetime) -> Counted:
         with session_scope(ctx.engine, write=False) as session:
-            ahead = forecast(session=session, policy=ctx.policy, start=at.date(), months=MONTHS)
+            ahead = forecast(session=session, policy=ctx.policy, start=key[1], months=MONTHS)
         counted = Counted(ahead, at)
         with self._lock:
-            self._kept = {key: (time.monotonic(), counted)}  # older days and versions go
+            self._kept = (key, time.monotonic(), counted)  # another day's or version's goes
         return counted
+
+    def _recount(self, ctx: Context, key: tuple[str, date], at: datetime) -> None:
+        try:
+            self._count(ctx, key, at)
+        finally:
+            with self._lock:
+                self._recounting = False
 
 
 def svg(ahead: Forecast, lang: str) -> bytes:
