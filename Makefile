@@ -45,6 +45,7 @@ bench: $(STAMP) ## Benchmarks with their baselines measured in the same run (not
 	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_policy_impact.py
 	$(BIN)/python bench/bench_breach_scope.py
+	$(BIN)/python bench/bench_console.py
 	cd bench && ../$(BIN)/python bench_read_api.py
 
 clean:
