@@ -5,7 +5,7 @@ it follows it; submissions are rate limited; the copy needs a verified, answered
 import re
 
 from fastapi.testclient import TestClient
-from portal_people import import_one
+from portal_people import import_one, mailed_code
 
 from tutela.api import create_app
 
@@ -95,3 +95,28 @@ def test_one_address_is_not_flooded_with_codes(env, cli, tmp_path, inbox):
         with TestClient(app, client=(f"198.51.100.{n}", 50000)) as client:
             answers.append(_submit(client, "ANA@example.org").status_code)
     assert answers == [200, 200, 200, 429]
+
+
+def test_the_answer_letter_is_the_requesters_once_answered(env, cli, tmp_path, inbox):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        made = _submit(client, "ana@example.org", "confirmation")
+        path = made.url.path
+        assert client.get(path + "/letter").status_code == 404  # no answer yet
+        client.post(path + "/verify",
+                    data={"csrf": _csrf(made.text), "code": mailed_code(cli, inbox, "ana@example.org")})  # fmt: skip
+        assert cli("requests", "process", path.rsplit("/", 1)[1]).exit_code == 0
+        assert "Download our answer (PDF)" in client.get(path).text
+        letter = client.get(path + "/letter?format=html")
+        assert letter.status_code == 200 and "attachment" in letter.headers["content-disposition"]
+        assert "confirmation" in letter.text
+        pdf = client.get(path + "/letter?format=pdf")
+        assert pdf.content.startswith(b"%PDF")
+        assert client.get(path + "/letter?format=json").status_code == 404
+    with TestClient(create_app(env.ctx)) as other:
+        assert other.get(path + "/letter").status_code == 404  # the grant is the browser's
+    trail = __import__("json").loads(cli("audit", "show", "--subject", "ana", "--json").stdout)
+    given = [
+        e for e in trail if e["action"] == "export" and e["principal"].startswith("requester:")
+    ]
+    assert len(given) == 2 and "letter of a confirmation answer" in given[0]["reason"]

@@ -1,6 +1,6 @@
 """`/portal`: the people's own door. A person reads the notice, makes a request with their
 e-mail address, proves it with the code e-mailed to them, follows the request to its
-deadline and downloads the answer's copy.
+deadline and downloads the answer (the letter, and the copy of their data).
 
 The portal opens requests as a door of the policy (`rights_requests.doors`). Whether the
 address is known is never said: the same words answer both, and a code goes only to an
@@ -24,7 +24,7 @@ from tutela.db import session_scope
 from tutela.errors import Conflict, Denied, InvalidInput, TutelaError
 from tutela.requests import export, intake, permissions
 from tutela.requests import service as requests
-from tutela.requests.given import export_copy
+from tutela.requests.given import export_copy, letter
 from tutela.web.models import PortalGrant
 from tutela.web.pages import form_fields, page, set_cookie, slowed
 from tutela.web.security import check_csrf, harden
@@ -144,6 +144,7 @@ def follow(request: Request, request_id: str) -> Response:
             "status": made.status,
             "due_on": made.due_on,
             "copy": made.type in export.EXPORTABLE and made.status == "answered",
+            "letter": made.answer is not None,
         }
     token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
     note = request.query_params.get("note")
@@ -183,21 +184,37 @@ async def verify(request: Request, request_id: str) -> Response:
 @router.get("/requests/{request_id}/copy")
 def copy(request: Request, request_id: str, format: str = "html") -> Response:
     """The copy of the person's data, once the request is answered: audited as theirs."""
-    if not _granted(request, request_id) or format not in export.COPY_FORMATS:
+    if format not in export.COPY_FORMATS:
+        return _not_found(request)
+    return _given(request, request_id, export_copy, format, "your-data")
+
+
+@router.get("/requests/{request_id}/letter")
+def answer_letter(request: Request, request_id: str, format: str = "html") -> Response:
+    """The answer as the letter staff would post (with the copy, for an answered access),
+    once the request has one: under the same grant, audited as the copy is."""
+    if format not in export.LETTER_FORMATS:
+        return _not_found(request)
+    return _given(request, request_id, letter, format, "your-answer")
+
+
+def _given(request: Request, request_id: str, make, fmt: str, name: str) -> Response:
+    """What an ended request gives back, made by the requests flows for its requester."""
+    if not _granted(request, request_id):
         return _not_found(request)
     ctx = request.app.state.ctx
     try:
         with session_scope(ctx.engine) as session:
-            content = export_copy(
+            content = make(
                 session=session,
                 keyring=ctx.keyring(session),
                 rules=ctx.rules,
                 actor=permissions.requester(request_id),
                 request_id=request_id,
-                fmt=format,
+                fmt=fmt,
                 at=now(),
             )
-    except TutelaError:  # not answered, no copy for its type, not a portal request
+    except TutelaError:  # not answered, nothing of this kind for its type, not a portal one
         return _not_found(request)
     media = {
         "json": "application/json",
@@ -205,6 +222,6 @@ def copy(request: Request, request_id: str, format: str = "html") -> Response:
         "html": "text/html; charset=utf-8",
         "pdf": "application/pdf",
     }
-    response = Response(content, media_type=media[format])
-    response.headers["Content-Disposition"] = f'attachment; filename="your-data.{format}"'
+    response = Response(content, media_type=media[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return harden(response)
