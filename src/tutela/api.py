@@ -37,6 +37,7 @@ from tutela.web.console_register import router as console_register_router
 from tutela.web.console_requests import router as console_requests_router
 from tutela.web.pages import router as console_router
 from tutela.web.portal import router as portal_router
+from tutela.web.portal_choices import router as choices_router
 
 __all__ = ["create_app", "create_app_from_settings"]
 
@@ -150,6 +151,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(notices_router)
     app.include_router(console_router)
     app.include_router(portal_router)
+    app.include_router(choices_router)
     app.include_router(console_requests_router)
     app.include_router(console_breaches_router)
     app.include_router(console_people_router)

@@ -29,7 +29,7 @@ from tutela.web.models import PortalGrant
 from tutela.web.pages import form_fields, page, set_cookie, slowed
 from tutela.web.security import check_csrf, harden
 
-__all__ = ["TYPES", "router"]
+__all__ = ["CSRF", "TYPES", "door", "router"]
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 # What a person may ask on the portal without more particulars than their address.
@@ -42,7 +42,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _door(request: Request) -> Actor:
+def door(request: Request) -> Actor:
     doors = request.app.state.ctx.policy.rights_requests.doors
     if not doors:
         raise Denied("the policy names no door for people's requests (`rights_requests.doors`)")
@@ -116,7 +116,7 @@ def _open(request: Request, session, type_: str, email: str):
         "session": session,
         "keyring": ctx.keyring(session),
         "rules": ctx.rules,
-        "actor": _door(request),
+        "actor": door(request),
         "type_": type_,
         "external_id": None,
         "channel": "portal",
@@ -169,7 +169,7 @@ async def verify(request: Request, request_id: str) -> Response:
                 session=session,
                 keyring=ctx.keyring(session),
                 rules=ctx.rules,
-                actor=_door(request),
+                actor=door(request),
                 request_id=request_id,
                 code=form.get("code", "")[:16],
                 id_checked_by=None,
