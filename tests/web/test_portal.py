@@ -177,3 +177,16 @@ def test_every_address_gets_the_same_answer_and_the_same_work(env, cli, tmp_path
             made.url.path + "/verify", data={"csrf": _csrf(made.text), "code": "000000"}
         )
         assert "This code is wrong or has expired." in wrong.text
+
+
+def test_an_unknown_address_proved_is_answered_that_nothing_is_held(env, cli, tmp_path, inbox):
+    with TestClient(create_app(env.ctx)) as client:
+        made = _submit(client, "nobody@example.org", "confirmation")
+        code = mailed_code(cli, inbox, "nobody@example.org")
+        verified = client.post(made.url.path + "/verify",
+                               data={"csrf": _csrf(made.text), "code": code})  # fmt: skip
+        assert "your request is confirmed" in verified.text
+        assert cli("requests", "process", made.url.path.rsplit("/", 1)[1]).exit_code == 0
+        assert "Download our answer (HTML)" in client.get(made.url.path).text
+    assert cli("outbox", "send").exit_code == 0
+    assert len([m for m in inbox.messages if "nobody@example.org" in m.rcpt_tos]) == 2

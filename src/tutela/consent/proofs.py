@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from tutela.consent.models import ChoiceProof
@@ -29,6 +30,7 @@ from tutela.subjects.validation import RecordRules
 __all__ = ["GRANT_LIFETIME", "ask", "holder", "pending", "prove"]
 
 GRANT_LIFETIME = timedelta(minutes=15)
+FORGOTTEN = timedelta(days=1)  # after it ends, how long a proof's row is kept
 
 
 def _hash(token: str) -> str:
@@ -50,6 +52,8 @@ def ask(
 ) -> None:
     """Start a proof for the browser holding `token`: a code to the address when exactly one
     person holds it, otherwise a message saying why there is none; the same work either way."""
+    # Proofs long ended are forgotten here: no sweep is needed, and every address pays it.
+    session.execute(delete(ChoiceProof).where(ChoiceProof.expires_at < utc_naive(at - FORGOTTEN)))
     found = subjects.find_by_email(session=session, keyring=keyring, rules=rules, email=email)
     subject_id = found[0] if len(found) == 1 else None
     token_hash, code = _hash(token), f"{secrets.randbelow(10**6):06d}"
