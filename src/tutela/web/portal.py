@@ -1,12 +1,14 @@
 """`/portal`: the people's own door. A person reads the notice, makes a request with their
-e-mail address, proves it with the code e-mailed to them, follows the request to its
-deadline and downloads the answer (the letter, and the copy of their data).
+e-mail address (or leaves a post-mortem directive, §16), proves it with the code e-mailed to
+them, follows the request to its deadline and downloads the answer (the letter, and the copy
+of their data). Consents and objections are `web.portal_choices`.
 
 The portal opens requests as a door of the policy (`rights_requests.doors`). Whether the
-address is known is never said: the same words answer both, and a code goes only to an
-address on file. The browser that made a request gets a grant (a cookie scoped to that
-request, kept hashed): without it the request's page is not found. Submissions are rate
-limited by client address and by e-mail address.
+address is known is never said: the same words answer every address, and each gets the same
+work (`intake.open_by_address`: a code and a message, whoever holds it). The browser that
+made a request gets a grant (a cookie scoped to that request, kept hashed): without it the
+request's page is not found. Submissions are rate limited by client address and by e-mail
+address.
 """
 
 from __future__ import annotations
