@@ -63,6 +63,10 @@ def test_a_person_gives_withdraws_and_objects_once_proved(env, cli, tmp_path, in
         objected = _press(client, "objection", scope="prospecting")
         assert "Your objection is recorded." in objected.text
         assert [o["scope"] for o in _ledger(cli, "ana")["objections"]] == ["prospecting"]
+        done = _press(client, "end")
+        assert "no longer manages your choices" in done.text and 'id="email"' in done.text
+        again = _press(client, "consent", purpose="newsletter", action="give")
+        assert "has ended" in again.text
     trail = json.loads(cli("audit", "show", "--subject", "ana", "--json").stdout)
     actions = [e["action"] for e in trail if e["principal"] == "portal"]
     assert actions == ["give_consent", "withdraw_consent", "object"]

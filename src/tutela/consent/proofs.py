@@ -27,7 +27,7 @@ from tutela.subjects import service as subjects
 from tutela.subjects.models import Subject
 from tutela.subjects.validation import RecordRules
 
-__all__ = ["GRANT_LIFETIME", "ask", "holder", "pending", "prove"]
+__all__ = ["GRANT_LIFETIME", "ask", "end", "holder", "pending", "prove"]
 
 GRANT_LIFETIME = timedelta(minutes=15)
 FORGOTTEN = timedelta(days=1)  # after it ends, how long a proof's row is kept
@@ -132,3 +132,9 @@ def holder(*, session: Session, token: str | None, at: datetime) -> Subject | No
     if proof is None or proof.proved_at is None or proof.subject_id is None:
         return None
     return subjects.get_by_id(session=session, subject_id=proof.subject_id)
+
+
+def end(*, session: Session, token: str | None) -> None:
+    """Forget the browser's proof at its user's wish (a shared computer)."""
+    if token and len(token) <= 64:
+        session.execute(delete(ChoiceProof).where(ChoiceProof.token_hash == _hash(token)))

@@ -29,7 +29,17 @@ __all__ = ["router"]
 router = APIRouter(prefix="/portal/choices", include_in_schema=False)
 PROOF = "tutela_choices"
 PATH = "/portal/choices"
-NOTES = ("proved", "wrong_code", "given", "withdrawn", "objected", "unchanged", "ended", "invalid")
+NOTES = (
+    "proved",
+    "wrong_code",
+    "given",
+    "withdrawn",
+    "objected",
+    "unchanged",
+    "ended",
+    "invalid",
+    "done",
+)
 
 
 def _back(note: str) -> RedirectResponse:
@@ -144,6 +154,19 @@ async def prove(request: Request) -> Response:
     if not proved:
         throttle.failed(_client(request))
     return _back("proved" if proved else "wrong_code")
+
+
+@router.post("/end")
+async def end(request: Request) -> Response:
+    """Done: this browser no longer manages anybody's choices."""
+    form = await _posted(request)
+    if isinstance(form, Response):
+        return form
+    with session_scope(request.app.state.ctx.engine) as session:
+        proofs.end(session=session, token=request.cookies.get(PROOF))
+    response = _back("done")
+    response.delete_cookie(PROOF, path=PATH)
+    return response
 
 
 @router.post("/consent")
