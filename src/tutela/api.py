@@ -42,6 +42,7 @@ from tutela.web.console_requests import router as console_requests_router
 from tutela.web.forecast_chart import ForecastCache
 from tutela.web.pages import router as console_router
 from tutela.web.portal import router as portal_router
+from tutela.web.portal_choices import router as choices_router
 
 __all__ = ["create_app", "create_app_from_settings"]
 
@@ -156,6 +157,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(notices_router)
     app.include_router(console_router)
     app.include_router(portal_router)
+    app.include_router(choices_router)
     app.include_router(console_requests_router)
     app.include_router(console_request_steps_router)
     app.include_router(console_request_files_router)

@@ -3,7 +3,7 @@
 from tutela.access.models import AccessReport, ApiKey, Disclosure, Principal
 from tutela.audit.models import AuditEvent, AuditEventSubject, AuditHead
 from tutela.breaches.models import Breach, BreachNotification, BreachPerson
-from tutela.consent.models import Consent, Objection, Suppression
+from tutela.consent.models import ChoiceProof, Consent, Objection, Suppression
 from tutela.crypto.models import DataKey, MasterKeyRecord, WrappedKey
 from tutela.db import Base
 from tutela.outbox.models import OutboxMessage
@@ -32,6 +32,7 @@ __all__ = [
     "Breach",
     "BreachNotification",
     "BreachPerson",
+    "ChoiceProof",
     "Connection",
     "Consent",
     "ConsoleCredential",

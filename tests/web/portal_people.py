@@ -18,3 +18,19 @@ def import_one(cli, tmp_path, external_id, email, card_last4=None):
     path = tmp_path / f"{external_id}.jsonl"
     path.write_text(json.dumps(record) + "\n")
     assert cli("subjects", "import", str(path)).exit_code == 0
+
+
+def mailed_code(cli, inbox, address):
+    """The last code e-mailed to `address`, once the outbox is sent to the local server."""
+    import email
+    import re
+
+    assert cli("outbox", "send").exit_code == 0
+    for message in reversed(inbox.messages):
+        if address in message.rcpt_tos:
+            parsed = email.message_from_bytes(message.content)
+            part = next(p for p in parsed.walk() if p.get_content_type() == "text/plain")
+            found = re.search(r"Your code: (\d+)", part.get_payload(decode=True).decode())
+            if found:
+                return found.group(1)
+    raise AssertionError("no code was e-mailed")

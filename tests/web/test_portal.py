@@ -5,7 +5,7 @@ it follows it; submissions are rate limited; the copy needs a verified, answered
 import re
 
 from fastapi.testclient import TestClient
-from portal_people import import_one
+from portal_people import import_one, mailed_code
 
 from tutela.api import create_app
 
@@ -95,3 +95,98 @@ def test_one_address_is_not_flooded_with_codes(env, cli, tmp_path, inbox):
         with TestClient(app, client=(f"198.51.100.{n}", 50000)) as client:
             answers.append(_submit(client, "ANA@example.org").status_code)
     assert answers == [200, 200, 200, 429]
+
+
+def test_the_answer_letter_is_the_requesters_once_answered(env, cli, tmp_path, inbox):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        made = _submit(client, "ana@example.org", "confirmation")
+        path = made.url.path
+        assert client.get(path + "/letter").status_code == 404  # no answer yet
+        client.post(path + "/verify",
+                    data={"csrf": _csrf(made.text), "code": mailed_code(cli, inbox, "ana@example.org")})  # fmt: skip
+        assert cli("requests", "process", path.rsplit("/", 1)[1]).exit_code == 0
+        assert "Download our answer (PDF)" in client.get(path).text
+        letter = client.get(path + "/letter?format=html")
+        assert letter.status_code == 200 and "attachment" in letter.headers["content-disposition"]
+        assert "confirmation" in letter.text
+        pdf = client.get(path + "/letter?format=pdf")
+        assert pdf.content.startswith(b"%PDF")
+        assert client.get(path + "/letter?format=json").status_code == 404
+    with TestClient(create_app(env.ctx)) as other:
+        assert other.get(path + "/letter").status_code == 404  # the grant is the browser's
+    trail = __import__("json").loads(cli("audit", "show", "--subject", "ana", "--json").stdout)
+    given = [
+        e for e in trail if e["action"] == "export" and e["principal"].startswith("requester:")
+    ]
+    assert len(given) == 2 and "letter of a confirmation answer" in given[0]["reason"]
+
+
+def _post_mortem(client, email, directive, designate=""):
+    data = {"csrf": _csrf(client.get("/portal").text), "email": email,
+            "directive": directive, "designate": designate}  # fmt: skip
+    return client.post("/portal/post-mortem", data=data)
+
+
+def test_a_post_mortem_directive_opens_a_request_that_records_it(env, cli, tmp_path, inbox):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        home = client.get("/portal")
+        assert "signed copy of an identity document" in home.text  # the policy's words
+        bad = _post_mortem(client, "ana@example.org", "communicate")  # to nobody designated
+        assert bad.status_code == 422 and "the person who receives it" in bad.text
+        made = _post_mortem(client, "ana@example.org", "erase")
+        assert SAME in made.text and "Our staff check your identity" in made.text
+        request_id = made.url.path.rsplit("/", 1)[1]
+        client.post(made.url.path + "/verify",
+                    data={"csrf": _csrf(made.text), "code": mailed_code(cli, inbox, "ana@example.org")})  # fmt: skip
+    shown = __import__("json").loads(cli("requests", "show", request_id, "--json").stdout)
+    assert shown["type"] == "post_mortem" and shown["channel"] == "portal"
+    processed = cli("requests", "process", request_id, "--json")
+    assert "Your post-mortem directive is recorded" in processed.stdout
+
+
+def test_every_address_gets_the_same_answer_and_the_same_work(env, cli, tmp_path, inbox):
+    """Known, unknown and shared addresses: the same page, and each a code row and one
+    message queued (the timing is not asserted here: the work is)."""
+    from sqlalchemy import func, select
+
+    from tutela.db import session_scope
+    from tutela.outbox.models import OutboxMessage
+    from tutela.requests.verification import Verification
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    import_one(cli, tmp_path, "bob", "shared@example.org")
+    import_one(cli, tmp_path, "cy", "shared@example.org")
+    pages, work = [], []
+    for address in ("ana@example.org", "nobody@example.org", "shared@example.org"):
+        with TestClient(create_app(env.ctx)) as client:
+            pages.append(_submit(client, address, "erasure"))
+        with session_scope(env.ctx.engine, write=False) as session:
+            work.append(tuple(session.scalar(select(func.count()).select_from(t))
+                              for t in (OutboxMessage, Verification)))  # fmt: skip
+    strip = lambda page: re.sub(r"[0-9a-f]{32}|\d{4}-\d{2}-\d{2}|value=\"[^\"]+\"", "", page.text)  # noqa: E731
+    assert len({(p.status_code, strip(p)) for p in pages}) == 1
+    assert work == [(1, 1), (2, 2), (3, 3)]
+    with TestClient(create_app(env.ctx)) as client:  # the shared address proves nobody
+        made = _submit(client, "shared@example.org", "access")
+        assert cli("outbox", "send").exit_code == 0
+        shared = [m for m in inbox.messages if "shared@example.org" in m.rcpt_tos]
+        assert shared and all(b"Your code" not in m.content for m in shared)
+        wrong = client.post(
+            made.url.path + "/verify", data={"csrf": _csrf(made.text), "code": "000000"}
+        )
+        assert "This code is wrong or has expired." in wrong.text
+
+
+def test_an_unknown_address_proved_is_answered_that_nothing_is_held(env, cli, tmp_path, inbox):
+    with TestClient(create_app(env.ctx)) as client:
+        made = _submit(client, "nobody@example.org", "confirmation")
+        code = mailed_code(cli, inbox, "nobody@example.org")
+        verified = client.post(made.url.path + "/verify",
+                               data={"csrf": _csrf(made.text), "code": code})  # fmt: skip
+        assert "your request is confirmed" in verified.text
+        assert cli("requests", "process", made.url.path.rsplit("/", 1)[1]).exit_code == 0
+        assert "Download our answer (HTML)" in client.get(made.url.path).text
+    assert cli("outbox", "send").exit_code == 0
+    assert len([m for m in inbox.messages if "nobody@example.org" in m.rcpt_tos]) == 2

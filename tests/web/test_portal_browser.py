@@ -74,6 +74,7 @@ def test_an_access_request_from_the_portal_to_the_copy(env, cli, tmp_path, key_f
         _check(dpo, "console-request")
 
         person.reload()
+        _check(person, "portal-request-answered")
         with person.expect_download() as download:
             person.get_by_role("link", name="Download your data (JSON)").click()
         copy = download.value.path().read_text()
@@ -81,3 +82,42 @@ def test_an_access_request_from_the_portal_to_the_copy(env, cli, tmp_path, key_f
         browser.close()
     others = [m for m in inbox.messages if "ana@example.org" not in m.rcpt_tos]
     assert all(env.ctx.policy.dpo.email in m.rcpt_tos for m in others)  # nobody else
+
+
+def test_a_person_manages_their_consents_and_leaves_a_directive(env, cli, tmp_path, inbox):
+    executable = chromium_path()
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with live_server(env) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable)
+        person = browser.new_context().new_page()
+        person.goto(url + "/portal")
+        person.get_by_role("link", name="Give or withdraw your consents, or object").click()
+        _check(person, "portal-choices-ask")
+        person.fill("#email", "ana@example.org")
+        person.get_by_role("button", name="Send me a code").click()
+        _check(person, "portal-choices-code")
+        assert cli("outbox", "send").exit_code == 0
+        person.fill("#code", _code(inbox, "ana@example.org"))
+        person.get_by_role("button", name="Confirm").click()
+        _check(person, "portal-choices")
+        person.get_by_role("button", name="Give Management of the newsletter").click()
+        assert person.get_by_role("status").inner_text() == "Your consent is recorded."
+        person.get_by_role("button", name="Withdraw Management of the newsletter").click()
+        assert person.get_by_role("status").inner_text() == "Your consent is withdrawn."
+        person.get_by_role("button", name=re.compile("^Object Prospecting")).click()
+        assert person.get_by_role("status").inner_text() == "Your objection is recorded."
+        person.goto(url + "/portal/choices?lang=fr")
+        _check(person, "portal-choices-fr")
+        assert (
+            person.get_by_role("heading", level=1).inner_text()
+            == "Vos consentements et oppositions"
+        )
+
+        person.goto(url + "/portal?lang=en")
+        person.select_option("#directive", "erase")
+        person.fill("#pm-email", "ana@example.org")
+        person.get_by_role("button", name="Leave the directive").click()
+        assert "/portal/requests/" in person.url
+        assert "Our staff check your identity" in person.content()
+        _check(person, "portal-post-mortem")
+        browser.close()

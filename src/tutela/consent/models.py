@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tutela.db import Base
 
-__all__ = ["Consent", "Objection", "Suppression"]
+__all__ = ["ChoiceProof", "Consent", "Objection", "Suppression"]
 
 
 class Consent(Base):
@@ -49,3 +49,22 @@ class Suppression(Base):
     blind_index: Mapped[str] = mapped_column(String(32), primary_key=True)
     reason: Mapped[str] = mapped_column(String(32))  # objection, erasure
     added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ChoiceProof(Base):
+    """A browser's proof that its user holds a person's e-mail address, to manage that
+    person's consents and objections on the portal: a one-time code e-mailed to the address
+    (kept as a keyed digest), then a short grant. Known by the hash of its cookie only; an
+    address nobody or several people hold names nobody, and never proves anything."""
+
+    __tablename__ = "choice_proofs"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("subjects.id", ondelete="CASCADE"), index=True
+    )
+    code_digest: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)  # the code's, then the grant's
+    proved_at: Mapped[datetime | None] = mapped_column(DateTime)

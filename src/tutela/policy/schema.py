@@ -126,6 +126,16 @@ class Policy(BaseModel):
     def objection(self, scope_id: str) -> ObjectionScope | None:
         return self._by_id["objections"].get(scope_id)
 
+    def consent_purposes(self, kind: str) -> list[Purpose]:
+        """The purposes that rest on this kind of person's consent: what they give and
+        withdraw themselves."""
+        return [p for p in self.purposes if p.legal_basis == "consent" and kind in p.subject_kinds]
+
+    def objections_for(self, kind: str) -> list[ObjectionScope]:
+        """The objections this kind of person can make: the scopes of purposes reaching them."""
+        used = {s for p in self.purposes if kind in p.subject_kinds for s in p.objection_scopes}
+        return [o for o in self.objections if o.id in used]
+
     def record_field(self, field_type: str) -> tuple[str, str] | None:
         """The first (category, field) stored per subject with this type (the e-mail
         address, the country), if the policy has one."""

@@ -97,14 +97,19 @@ def letter(
     at: datetime,
 ) -> str | bytes:
     """The answer of an ended request as a letter to print and post (HTML or PDF), with the
-    copy for an answered access or portability request."""
-    permissions.require_steering(rules.policy, actor)
+    copy for an answered access or portability request; for staff, or for the person who
+    made it on the portal (their own answer). Audited as the copy is."""
+    if actor != permissions.requester(request_id):  # refused before anything is looked up
+        permissions.require_steering(rules.policy, actor)
     export.check_format(fmt, export.LETTER_FORMATS)
     request = service.get(session=session, request_id=request_id)
+    permissions.require_steering_or_requester(rules.policy, actor, request)
     if request.answer is None:
         raise Conflict(f"the request is {request.status}: it has no answer yet")
     if request.type in export.EXPORTABLE and request.status == RequestStatus.ANSWERED:
         return copy_page(session, keyring, rules.policy, actor, request, fmt, at)
+    given = event(actor, request, "export", reason=f"letter of a {request.type} answer, as {fmt}")
+    audit.log(session, rules.policy, at, given)
     shown = (
         receipt(session=session, policy=rules.policy, actor=actor, request_id=request.id)
         if request.receipt_id

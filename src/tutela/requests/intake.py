@@ -21,7 +21,15 @@ from tutela.subjects import service as subjects
 from tutela.subjects.validation import RecordRules
 from tutela.subjects.values import ValueProblem, check_value
 
-__all__ = ["DIRECTIVES", "cancel", "close_unverified", "extend", "open_request", "verify"]
+__all__ = [
+    "DIRECTIVES",
+    "cancel",
+    "close_unverified",
+    "extend",
+    "open_by_address",
+    "open_request",
+    "verify",
+]
 
 DIRECTIVES = ("keep", "erase", "communicate", "revoke")  # §16
 
@@ -155,6 +163,46 @@ def open_request(
             flagged=request.flag is not None,
         ),
     )
+    return request
+
+
+def open_by_address(
+    *,
+    session: Session,
+    keyring: Keyring,
+    rules: RecordRules,
+    actor: Actor,
+    type_: str,
+    email: str,
+    received: date,
+    at: datetime,
+    particulars: dict | None = None,
+) -> RightsRequest:
+    """A request made online by someone who gives only their e-mail address (the portal):
+    the same work and the same answer whoever holds the address, so that nobody learns
+    whether it is known. A code goes to the address in every case; an address several
+    people hold opens a request for nobody, answered by staff at that address, and its code
+    verifies nothing. A malformed address or particulars raise `InvalidInput`."""
+    asked = {
+        "session": session,
+        "keyring": keyring,
+        "rules": rules,
+        "actor": actor,
+        "type_": type_,
+        "external_id": None,
+        "channel": "portal",
+        "received": received,
+        "at": at,
+        "particulars": particulars,
+    }
+    try:
+        request = open_request(**asked, email=email)
+    except Conflict:  # several people hold it: nobody is named, nothing can be proved
+        request = open_request(**asked, email=None, answer_to=email)
+        notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=False)
+        return request
+    if request.subject_id is None:  # nobody holds it: the answer will say so, once proved
+        notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=True)
     return request
 
 

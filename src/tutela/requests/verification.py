@@ -48,13 +48,18 @@ def _digest(keyring: Keyring, request_id: str, code: str) -> str:
     return keyring.blind_index("request-code", f"{request_id}:{code}")
 
 
-def issue_code(*, session: Session, keyring: Keyring, request_id: str, at: datetime) -> str:
-    """A fresh code for the request, returned to be sent and never stored in clear."""
+def issue_code(
+    *, session: Session, keyring: Keyring, request_id: str, at: datetime, usable: bool = True
+) -> str:
+    """A fresh code for the request, returned to be sent and never stored in clear. Not
+    `usable`: the same work, but what is stored is the digest of a secret nobody is given,
+    so that no code verifies the request."""
     code = f"{secrets.randbelow(10**6):06d}"
+    kept = code if usable else secrets.token_hex(32)
     session.merge(
         Verification(
             request_id=request_id,
-            code_digest=_digest(keyring, request_id, code),
+            code_digest=_digest(keyring, request_id, kept),
             expires_at=utc_naive(at + CODE_LIFETIME),
             attempts=0,
         )

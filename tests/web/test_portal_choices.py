@@ -1,0 +1,101 @@
+"""A person's own consents and objections on the portal, on both engines: proved with an
+e-mailed code, each given and withdrawn with one button, each objection recorded through the
+consent flows; known, unknown and shared addresses read alike; forms are CSRF-checked and
+rate limited."""
+
+import json
+import re
+
+from fastapi.testclient import TestClient
+from portal_people import import_one, mailed_code
+
+from tutela.api import create_app
+
+ASKED = "If we hold data about this address, we have e-mailed a code to it."
+
+
+def _csrf(html):
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def _ask(client, email):
+    form = client.get("/portal/choices")
+    return client.post("/portal/choices", data={"csrf": _csrf(form.text), "email": email})
+
+
+def _code(client, code):
+    return client.post("/portal/choices/code",
+                       data={"csrf": _csrf(client.get("/portal/choices").text), "code": code})  # fmt: skip
+
+
+def _press(client, path, **fields):
+    csrf = _csrf(client.get("/portal/choices").text)
+    return client.post(f"/portal/choices/{path}", data={"csrf": csrf, **fields})
+
+
+def _ledger(cli, external_id):
+    return json.loads(cli("consents", "show", external_id, "--json").stdout)
+
+
+def test_a_person_gives_withdraws_and_objects_once_proved(env, cli, tmp_path, inbox):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        assert ASKED in _ask(client, "ana@example.org").text
+        assert "This code is wrong or has expired." in _code(client, "000000").text
+        refused = _press(client, "consent", purpose="newsletter", action="give")
+        assert "has ended" in refused.text and _ledger(cli, "ana")["consents"] == []
+        page = _code(client, mailed_code(cli, inbox, "ana@example.org"))
+        assert "you may now manage your choices" in page.text
+        assert "Management of the newsletter" in page.text and "Prospecting" in page.text
+
+        given = _press(client, "consent", purpose="newsletter", action="give")
+        assert "Your consent is recorded." in given.text and "Withdraw" in given.text
+        ledger = _ledger(cli, "ana")["consents"]
+        assert [(c["purpose"], c["channel"], c["withdrawn_at"]) for c in ledger] == [
+            ("newsletter", "portal", None)
+        ]
+        withdrawn = _press(client, "consent", purpose="newsletter", action="withdraw")
+        assert "Your consent is withdrawn." in withdrawn.text
+        assert _ledger(cli, "ana")["consents"][0]["withdrawn_at"] is not None
+
+        unchanged = _press(client, "consent", purpose="support", action="give")
+        assert "Nothing was changed" in unchanged.text  # not a purpose resting on consent
+        objected = _press(client, "objection", scope="prospecting")
+        assert "Your objection is recorded." in objected.text
+        assert [o["scope"] for o in _ledger(cli, "ana")["objections"]] == ["prospecting"]
+        done = _press(client, "end")
+        assert "no longer manages your choices" in done.text and 'id="email"' in done.text
+        again = _press(client, "consent", purpose="newsletter", action="give")
+        assert "has ended" in again.text
+    trail = json.loads(cli("audit", "show", "--subject", "ana", "--json").stdout)
+    actions = [e["action"] for e in trail if e["principal"] == "portal"]
+    assert actions == ["give_consent", "withdraw_consent", "object"]
+
+
+def test_known_unknown_and_shared_addresses_read_alike(env, cli, tmp_path, inbox):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    import_one(cli, tmp_path, "bob", "shared@example.org")
+    import_one(cli, tmp_path, "cy", "shared@example.org")
+    pages = []
+    for address in ("ana@example.org", "nobody@example.org", "shared@example.org"):
+        with TestClient(create_app(env.ctx)) as client:
+            pages.append(_ask(client, address))
+    assert len({(p.status_code, re.sub(r'value="[^"]+"', "", p.text)) for p in pages}) == 1
+    assert cli("outbox", "send").exit_code == 0
+    told = {r for m in inbox.messages for r in m.rcpt_tos}
+    assert {"ana@example.org", "nobody@example.org", "shared@example.org"} <= told
+    shared = [m for m in inbox.messages if "shared@example.org" in m.rcpt_tos]
+    assert b"Your code" not in shared[0].content  # a shared address proves nobody
+
+
+def test_forged_forms_are_refused_and_asking_is_rate_limited(env, cli, tmp_path):
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        _ask(client, "ana@example.org")
+        forged = client.post("/portal/choices/code", data={"csrf": "forged", "code": "1"})
+        assert forged.status_code == 403
+        forged = client.post("/portal/choices/consent",
+                             data={"csrf": "forged", "purpose": "newsletter", "action": "give"})  # fmt: skip
+        assert forged.status_code == 403
+        answers = [_ask(client, "ANA@example.org").status_code for _ in range(3)]
+    assert answers == [200, 200, 429]  # 3 an hour for one address
