@@ -7,12 +7,20 @@ import email
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from breach_people import import_people, open_breach, person, read_as
 
 from tutela.access.gate import Actor
-from tutela.clock import now
+from tutela.clock import now, travel
 
 LEAK = ("breaches", "scope")
+
+
+@pytest.fixture
+def the_next_day():
+    """The day after the breaches these tests open: within their 72 hours, whatever today is."""
+    with travel(datetime(2026, 12, 4, 12, tzinfo=UTC)):
+        yield
 
 
 def _client(external_id, country="FR", language="fr-FR", email_address=True):
@@ -44,7 +52,9 @@ def _bodies(inbox):
     return out
 
 
-def test_a_leaked_key_is_scoped_scored_notified_and_its_people_told(env, cli, tmp_path, inbox):
+def test_a_leaked_key_is_scoped_scored_notified_and_its_people_told(
+    env, cli, tmp_path, inbox, the_next_day
+):
     import_people(cli, tmp_path, _client("c-fr"), _client("c-de", "DE", "de-DE"),
             _client("c-en", "FR", "en-US"), _client("c-other"), person("p-1"))  # fmt: skip
     billing = Actor("bill", ("administration",))
@@ -249,7 +259,7 @@ def test_a_scope_grown_after_the_assessment_needs_a_new_one(env, cli, tmp_path):
     assert again["notify_authority"] and again["tell_people"] and again["people_readable"] == 1
 
 
-def test_people_scoped_after_the_messages_are_told_before_closing(env, cli, tmp_path):
+def test_people_scoped_after_the_messages_are_told_before_closing(env, cli, tmp_path, the_next_day):
     import_people(cli, tmp_path, _client("c-1"), _client("c-2"))
     breach = open_breach(cli, "2026-12-03T15:00+01:00")["id"]
     cli(*LEAK, breach, "--external-ids", _listed(tmp_path, "c-1"))

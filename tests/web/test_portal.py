@@ -136,12 +136,20 @@ def test_a_post_mortem_directive_opens_a_request_that_records_it(env, cli, tmp_p
         bad = _post_mortem(client, "ana@example.org", "communicate")  # to nobody designated
         assert bad.status_code == 422 and "the person who receives it" in bad.text
         made = _post_mortem(client, "ana@example.org", "erase")
-        assert SAME in made.text and "Our staff check your identity" in made.text
+        assert "Our staff check your identity" in made.text
         request_id = made.url.path.rsplit("/", 1)[1]
-        client.post(made.url.path + "/verify",
-                    data={"csrf": _csrf(made.text), "code": mailed_code(cli, inbox, "ana@example.org")})  # fmt: skip
+        assert 'name="code"' not in made.text  # §16: a signed ID proves it, not a code
+        assert "waiting for our staff to check your proof of identity" in made.text
+        assert cli("outbox", "send").exit_code == 0
+        assert not [m for m in inbox.messages if b"Your code" in m.content]
+        token = _csrf(client.get("/portal").text)  # the page offers no code form to take it from
+        forged = client.post(made.url.path + "/verify", data={"csrf": token, "code": "123456"})
+        assert "This code is wrong or has expired." in forged.text
     shown = __import__("json").loads(cli("requests", "show", request_id, "--json").stdout)
     assert shown["type"] == "post_mortem" and shown["channel"] == "portal"
+    assert shown["status"] == "open"
+    checked = cli("requests", "verify", request_id, "--id-checked-by", "Claire, signed ID copy")
+    assert checked.exit_code == 0
     processed = cli("requests", "process", request_id, "--json")
     assert "Your post-mortem directive is recorded" in processed.stdout
 

@@ -149,6 +149,15 @@ class RightsRequests(_Strict):
     identity_proof: str | None = Field(
         None, description="What a requester sends to prove who they are (§10, §12, §16)."
     )
+    proved_by_document: list[Identifier] = Field(
+        [],
+        description="Request types whose requester is proved only by an identity document "
+        "a steering role checked, never by an e-mailed code: no code is sent for them.",
+    )
+
+    def by_document(self, type_: str) -> bool:
+        """Whether a request of this type is proved only by a checked identity document."""
+        return type_ in self.proved_by_document
 
 
 class Right(_Strict):

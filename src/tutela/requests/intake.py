@@ -147,6 +147,7 @@ def open_request(
     sent_code = (
         bool(subject)
         and channel in service.ONLINE
+        and not policy.rights_requests.by_document(type_)
         and (notices.send_code(session, keyring, rules, request, at))
     )
     audit.log(
@@ -182,7 +183,8 @@ def open_by_address(
     the same work and the same answer whoever holds the address, so that nobody learns
     whether it is known. A code goes to the address in every case; an address several
     people hold opens a request for nobody, answered by staff at that address, and its code
-    verifies nothing. A malformed address or particulars raise `InvalidInput`."""
+    verifies nothing. A type proved only by an identity document gets no code, whoever holds
+    the address. A malformed address or particulars raise `InvalidInput`."""
     asked = {
         "session": session,
         "keyring": keyring,
@@ -195,13 +197,15 @@ def open_by_address(
         "at": at,
         "particulars": particulars,
     }
+    coded = not rules.policy.rights_requests.by_document(type_)
     try:
         request = open_request(**asked, email=email)
     except Conflict:  # several people hold it: nobody is named, nothing can be proved
         request = open_request(**asked, email=None, answer_to=email)
-        notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=False)
+        if coded:
+            notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=False)
         return request
-    if request.subject_id is None:  # nobody holds it: the answer will say so, once proved
+    if coded and request.subject_id is None:  # nobody holds it: said so, once proved
         notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=True)
     return request
 
@@ -227,6 +231,12 @@ def verify(
     if request.ended:
         again = ": the person must make a new request" if request.status != "answered" else ""
         raise Conflict(f"the request is {request.status}{again}")
+    if code is not None and policy.rights_requests.by_document(request.type):
+        proof = policy.rights_requests.identity_proof or "an identity document"
+        raise Denied(
+            f"a {request.type} request is proved by an identity document that staff check, "
+            f"not by a code; the policy asks for: {proof}"
+        )
     if code is not None:
         refused = verification.check_code(
             session=session, keyring=keyring, request_id=request_id, code=code, at=at

@@ -176,6 +176,7 @@ def follow(request: Request, request_id: str) -> Response:
             "due_on": made.due_on,
             "copy": made.type in export.EXPORTABLE and made.status == "answered",
             "letter": made.answer is not None,
+            "by_code": not ctx.policy.rights_requests.by_document(made.type),
         }
     after_death = _after_death(request) if made.type == "post_mortem" else None
     token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
@@ -209,7 +210,7 @@ async def verify(request: Request, request_id: str) -> Response:
                 id_checked_by=None,
                 at=now(),
             )
-        except (Conflict, InvalidInput):
+        except (Conflict, InvalidInput, Denied):  # ended, or proved by a document only
             refused = "ended"
     note = "verified" if refused is None else "wrong_code"
     return RedirectResponse(f"/portal/requests/{request_id}?note={note}", status_code=303)
