@@ -133,6 +133,9 @@ def test_the_dpo_takes_a_breach_through_its_steps(env, key_for, cli, tmp_path, b
     page.get_by_role("button", name="Close the breach").click()
     assert "closed" in page.locator("table").first.inner_text()
     _check(page, "console-breach-closed")
+    page.get_by_role("link", name="Breaches").click()
+    assert page.get_by_role("cell", name="closed").is_visible()
+    _check(page, "console-breaches")
 
 
 def test_a_marketing_principal_is_offered_no_breach_page(env, key_for, browser_page):
