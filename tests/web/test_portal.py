@@ -190,3 +190,23 @@ def test_an_unknown_address_proved_is_answered_that_nothing_is_held(env, cli, tm
         assert "Download our answer (HTML)" in client.get(made.url.path).text
     assert cli("outbox", "send").exit_code == 0
     assert len([m for m in inbox.messages if "nobody@example.org" in m.rcpt_tos]) == 2
+
+
+def test_a_request_never_verified_gives_its_requester_no_letter(env, cli, tmp_path, inbox):
+    """Whoever types an address and spends its five wrong codes holds a request closed as
+    unverified: its letter would name the person's customer id (and say that the address is
+    known). Nothing is disclosed before the requester's identity is verified."""
+    import_one(cli, tmp_path, "ana-customer", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        made = _submit(client, "ana@example.org", "confirmation")
+        path = made.url.path
+        for _ in range(5):
+            client.post(path + "/verify", data={"csrf": _csrf(made.text), "code": "000000"})
+        shown = client.get(path)
+        assert "Download our answer" not in shown.text
+        for fmt in ("html", "pdf"):
+            letter = client.get(path + f"/letter?format={fmt}")
+            assert letter.status_code == 404 and b"ana-customer" not in letter.content
+    request_id = path.rsplit("/", 1)[1]
+    shown = __import__("json").loads(cli("requests", "show", request_id, "--json").stdout)
+    assert shown["status"] == "unverified"

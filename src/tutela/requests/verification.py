@@ -26,6 +26,7 @@ __all__ = [
     "check_code",
     "exhausted",
     "issue_code",
+    "verified",
 ]
 
 CODE_LIFETIME = timedelta(minutes=30)
@@ -105,6 +106,12 @@ def exhausted(*, session: Session, request_id: str, at: datetime) -> bool:
     if verification is None or verification.code_digest is None:
         return False
     return verification.attempts >= ATTEMPTS or utc_naive(at) > verification.expires_at
+
+
+def verified(*, session: Session, request_id: str) -> bool:
+    """Whether the requester's identity was verified (by their code or an ID document)."""
+    verification = session.get(Verification, request_id)
+    return verification is not None and verification.verified_at is not None
 
 
 def attest(*, session: Session, request_id: str, by: str, at: datetime) -> Verification:

@@ -27,7 +27,7 @@ from tutela.errors import Conflict, Denied, InvalidInput, TutelaError
 from tutela.policy.texts import Localised
 from tutela.requests import export, intake, permissions
 from tutela.requests import service as requests
-from tutela.requests.given import export_copy, letter
+from tutela.requests.given import export_copy, gives_letter, letter
 from tutela.web.models import PortalGrant
 from tutela.web.pages import form_fields, lang_of, page, set_cookie, slowed
 from tutela.web.security import check_csrf, harden
@@ -175,7 +175,9 @@ def follow(request: Request, request_id: str) -> Response:
             "status": made.status,
             "due_on": made.due_on,
             "copy": made.type in export.EXPORTABLE and made.status == "answered",
-            "letter": made.answer is not None,
+            "letter": gives_letter(
+                session=session, actor=permissions.requester(made.id), request=made
+            ),
         }
     after_death = _after_death(request) if made.type == "post_mortem" else None
     token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
