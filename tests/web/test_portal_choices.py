@@ -99,3 +99,41 @@ def test_forged_forms_are_refused_and_asking_is_rate_limited(env, cli, tmp_path)
         assert forged.status_code == 403
         answers = [_ask(client, "ANA@example.org").status_code for _ in range(3)]
     assert answers == [200, 200, 429]  # 3 an hour for one address
+
+
+def test_wrong_codes_sent_at_once_are_each_counted(env, cli, tmp_path, monkeypatch):
+    """Five attempts a code, also when many are sent at the same moment (several workers on
+    PostgreSQL): each is counted before the next is judged, so no more than five are ever
+    compared, and the right code, sent after, no longer proves anything."""
+    import threading
+
+    from tutela.clock import now
+    from tutela.consent import proofs
+    from tutela.db import session_scope
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    token, ctx = "a-browser-token", env.ctx
+    with session_scope(ctx.engine) as session:
+        keyring = ctx.keyring(session)
+        proofs.ask(session=session, keyring=keyring, rules=ctx.rules,
+                   email="ana@example.org", token=token, at=now())  # fmt: skip
+    digest, compared = proofs._digest, []
+
+    def slow_digest(keyring, token_hash, code):  # the window between reading and counting
+        compared.append(code)
+        threading.Event().wait(0.3)
+        return digest(keyring, token_hash, code)
+
+    monkeypatch.setattr(proofs, "_digest", slow_digest)
+
+    def attempt():
+        with session_scope(ctx.engine) as session:
+            proofs.prove(session=session, keyring=ctx.keyring(session), token=token,
+                         code="not-it", at=now())  # fmt: skip
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(compared) == 5
