@@ -23,6 +23,7 @@ from tutela.subjects.values import ValueProblem, check_value
 
 __all__ = [
     "DIRECTIVES",
+    "SHARED_ADDRESS",
     "cancel",
     "close_unverified",
     "extend",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 DIRECTIVES = ("keep", "erase", "communicate", "revoke")  # §16
+SHARED_ADDRESS = (
+    "several people hold the address this request came from: staff find out who made it, "
+    "then open it again for that person by external id (and cancel this one)"
+)
 
 
 def _subject_of(
@@ -199,6 +204,7 @@ def open_by_address(
         request = open_request(**asked, email=email)
     except Conflict:  # several people hold it: nobody is named, nothing can be proved
         request = open_request(**asked, email=None, answer_to=email)
+        request.flag = SHARED_ADDRESS
         notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=False)
         return request
     if request.subject_id is None:  # nobody holds it: the answer will say so, once proved
