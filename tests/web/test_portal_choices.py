@@ -104,7 +104,7 @@ def test_forged_forms_are_refused_and_asking_is_rate_limited(env, cli, tmp_path)
 def test_wrong_codes_sent_at_once_are_each_counted(env, cli, tmp_path, monkeypatch):
     """Five attempts a code, also when many are sent at the same moment (several workers on
     PostgreSQL): each is counted before the next is judged, so no more than five are ever
-    compared, and the right code, sent after, no longer proves anything."""
+    compared."""
     import threading
 
     from tutela.clock import now
@@ -137,3 +137,12 @@ def test_wrong_codes_sent_at_once_are_each_counted(env, cli, tmp_path, monkeypat
     for t in threads:
         t.join()
     assert len(compared) == 5
+
+
+def test_a_malformed_address_is_told_on_the_page(env):
+    """An address the policy's e-mail rule refuses is said so on the portal's page, as a
+    request's form says it, not answered with the API's JSON error."""
+    with TestClient(create_app(env.ctx)) as client:
+        asked = _ask(client, "not-an-address@")
+    assert asked.status_code == 200 and "text/html" in asked.headers["content-type"]
+    assert "Give a valid e-mail address." in asked.text
