@@ -210,3 +210,18 @@ def test_a_request_never_verified_gives_its_requester_no_letter(env, cli, tmp_pa
     request_id = path.rsplit("/", 1)[1]
     shown = __import__("json").loads(cli("requests", "show", request_id, "--json").stdout)
     assert shown["status"] == "unverified"
+
+
+def test_requests_nobody_proved_do_not_flag_the_persons_own_as_repeated(env, cli, tmp_path):
+    """Anyone may type a person's address on the portal; the requests so opened, never
+    verified, are not the person's: they do not count toward the repeated-requests flag
+    (§10) that the person's own request would then carry to the DPO."""
+    import json
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    for n in range(2):
+        with TestClient(create_app(env.ctx), client=(f"203.0.113.{n}", 50000)) as stranger:
+            assert _submit(stranger, "ana@example.org").status_code == 200
+    own = cli("requests", "open", "--type", "access", "--external-id", "ana",
+              "--channel", "post", "--json")  # fmt: skip
+    assert json.loads(own.stdout)["flag"] is None
