@@ -136,12 +136,19 @@ def test_a_post_mortem_directive_opens_a_request_that_records_it(env, cli, tmp_p
         bad = _post_mortem(client, "ana@example.org", "communicate")  # to nobody designated
         assert bad.status_code == 422 and "the person who receives it" in bad.text
         made = _post_mortem(client, "ana@example.org", "erase")
-        assert SAME in made.text and "Our staff check your identity" in made.text
+        assert "Our staff check your identity" in made.text
+        assert 'name="code"' not in made.text  # §16: a signed copy of ID, never a code
         request_id = made.url.path.rsplit("/", 1)[1]
-        client.post(made.url.path + "/verify",
-                    data={"csrf": _csrf(made.text), "code": mailed_code(cli, inbox, "ana@example.org")})  # fmt: skip
+        csrf = _csrf(client.get("/portal").text)
+        typed = client.post(made.url.path + "/verify", data={"csrf": csrf, "code": "1"})
+        assert "your request is confirmed" not in typed.text
     shown = __import__("json").loads(cli("requests", "show", request_id, "--json").stdout)
     assert shown["type"] == "post_mortem" and shown["channel"] == "portal"
+    assert shown["status"] == "open"
+    assert cli("outbox", "send").exit_code == 0
+    told = [m for m in inbox.messages if "ana@example.org" in m.rcpt_tos]
+    assert told and all(b"Your code" not in m.content for m in told)
+    assert cli("requests", "verify", request_id, "--id-checked-by", "Claire").exit_code == 0
     processed = cli("requests", "process", request_id, "--json")
     assert "Your post-mortem directive is recorded" in processed.stdout
 

@@ -149,6 +149,11 @@ class RightsRequests(_Strict):
     identity_proof: str | None = Field(
         None, description="What a requester sends to prove who they are (§10, §12, §16)."
     )
+    id_document_for: list[Identifier] = Field(
+        [],
+        description="Request types whose requester only staff verify, on the identity "
+        "document (`identity_proof`): no e-mailed code verifies them (§16: a signed copy).",
+    )
 
 
 class Right(_Strict):

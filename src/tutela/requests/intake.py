@@ -233,6 +233,12 @@ def verify(
     if request.ended:
         again = ": the person must make a new request" if request.status != "answered" else ""
         raise Conflict(f"the request is {request.status}{again}")
+    if code is not None and not verification.by_code(policy, request.type):
+        raise InvalidInput(
+            f"a {request.type} request is verified by staff on the identity document, never by "
+            "a code",
+            location="code",
+        )
     if code is not None:
         refused = verification.check_code(
             session=session, keyring=keyring, request_id=request_id, code=code, at=at

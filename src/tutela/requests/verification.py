@@ -17,12 +17,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tutela.crypto.keyring import Keyring
 from tutela.db import Base, utc_naive
 from tutela.errors import Conflict, InvalidInput
+from tutela.policy.schema import Policy
 
 __all__ = [
     "ATTEMPTS",
     "CODE_LIFETIME",
     "Verification",
     "attest",
+    "by_code",
     "check_code",
     "exhausted",
     "issue_code",
@@ -43,6 +45,12 @@ class Verification(Base):
     method: Mapped[str | None] = mapped_column(String(16))  # email_code, id_document
     verified_at: Mapped[datetime | None] = mapped_column(DateTime)
     verified_by: Mapped[str | None] = mapped_column(String(128))
+
+
+def by_code(policy: Policy, request_type: str) -> bool:
+    """Whether an e-mailed code may verify a request of this type; else only staff do, on
+    the identity document (`rights_requests.id_document_for`)."""
+    return request_type not in policy.rights_requests.id_document_for
 
 
 def _digest(keyring: Keyring, request_id: str, code: str) -> str:

@@ -25,7 +25,7 @@ from tutela.clock import now, utc_naive
 from tutela.db import session_scope
 from tutela.errors import Conflict, Denied, InvalidInput, TutelaError
 from tutela.policy.texts import Localised
-from tutela.requests import export, intake, permissions
+from tutela.requests import export, intake, permissions, verification
 from tutela.requests import service as requests
 from tutela.requests.given import export_copy, gives_letter, letter
 from tutela.web.models import PortalGrant
@@ -175,6 +175,7 @@ def follow(request: Request, request_id: str) -> Response:
             "status": made.status,
             "due_on": made.due_on,
             "copy": made.type in export.EXPORTABLE and made.status == "answered",
+            "code": verification.by_code(ctx.policy, made.type),
             "letter": gives_letter(
                 session=session, actor=permissions.requester(made.id), request=made
             ),
