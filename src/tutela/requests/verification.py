@@ -127,7 +127,7 @@ def attest(*, session: Session, request_id: str, by: str, at: datetime) -> Verif
     if not by.strip():
         raise InvalidInput("name who checked the ID document", location="id_checked_by")
     if len(by.strip()) > 128:  # the column's size
-        raise InvalidInput("at most 128 characters", location="id_checked_by")
+        raise InvalidInput("at most 128 characters", location="verified_by")
     verification = _pending(session, request_id)
     verification.method, verification.verified_at = "id_document", utc_naive(at)
     verification.verified_by, verification.code_digest = by.strip(), None
