@@ -120,7 +120,8 @@ def send_code(
     session: Session, keyring: Keyring, rules: RecordRules, request: RightsRequest, at: datetime
 ) -> bool:
     """E-mail a one-time code to the address on file: proof that the requester controls it.
-    False when the person has no address on file (then staff must check an ID document)."""
+    False when the person has no address on file, or the request's type is one only staff
+    verify (`verification.by_code`): then staff must check an ID document."""
     if request.subject_id is None or request.contact is not None:
         return False  # nobody on file to prove, or the answer goes to someone else
     address = address_of(session, keyring, rules, request)
@@ -128,7 +129,7 @@ def send_code(
         return False
     if not verification.by_code(rules.policy, request.type):  # the same work, no code
         send_code_to(session, keyring, rules.policy, request, address, at, proves=False)
-        return True
+        return False  # told what proof to send; staff verify
     code = verification.issue_code(session=session, keyring=keyring, request_id=request.id, at=at)
     controller = rules.policy.controller
     minutes = int(verification.CODE_LIFETIME.total_seconds() // 60)
