@@ -164,4 +164,4 @@ def test_the_cli_refuses_by_name_what_its_column_cannot_hold(env, cli, example, 
         cli("requests", "open", "--type", "access", "--external-id", "crm-42", "--json").stdout
     )
     checked = cli("requests", "verify", opened["id"], "--id-checked-by", "C" * 500)
-    assert checked.exit_code == 1 and "id_checked_by: at most 128 characters" in checked.stderr
+    assert checked.exit_code == 1 and "verified_by: at most 128 characters" in checked.stderr

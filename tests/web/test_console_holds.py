@@ -78,3 +78,49 @@ def test_a_role_without_hold_rights_is_refused_and_offered_no_link(env, key_for,
         sign_in(client, "bill")
         assert client.get("/console/holds").status_code == 200
     assert json.loads(cli("holds", "list", "--json").stdout) == []
+
+
+def test_a_hold_lifted_twice_at_once_is_lifted_once(env, key_for, cli, tmp_path, monkeypatch):
+    """Two lifts of one hold at the same moment (a double click, two members of staff;
+    several workers on PostgreSQL): one lifts it, the other finds it lifted, and what the
+    hold kept back from an erasure is erased once, with one release in the trail."""
+    import threading
+
+    from tutela.clock import now
+    from tutela.db import session_scope
+    from tutela.errors import NotFound
+    from tutela.retention import holds
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    placed = cli("holds", "add", "ana", "--purpose", "debt_disputes", "--reference", "C-1")
+    assert placed.exit_code == 0, placed.stderr
+    (hold,) = json.loads(cli("holds", "list", "--json").stdout)
+    erase, ctx = holds._erase_what_only_the_hold_kept, env.ctx
+
+    def slow_erase(*args):  # the window between reading the hold and committing its lift
+        threading.Event().wait(0.3)
+        return erase(*args)
+
+    monkeypatch.setattr(holds, "_erase_what_only_the_hold_kept", slow_erase)
+    outcomes = []
+
+    def lift():
+        from tutela.access.gate import Actor
+
+        try:
+            with session_scope(ctx.engine) as session:
+                holds.release_hold(session=session, policy=ctx.policy,
+                                   keyring=ctx.keyring(session), actor=Actor("claire", None),
+                                   hold_id=hold["id"], at=now())  # fmt: skip
+            outcomes.append("lifted")
+        except NotFound:
+            outcomes.append("not found")
+
+    threads = [threading.Thread(target=lift) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["lifted", "not found"]
+    trail = json.loads(cli("audit", "show", "--json").stdout)
+    assert [e["action"] for e in trail].count("release_hold") == 1

@@ -122,3 +122,32 @@ def test_a_file_over_the_bound_is_refused_unread(env, key_for, monkeypatch):
         monkeypatch.setattr(console_policy_changes, "POLICY_LIMIT", 1000)
         over = send(BUNDLED.read_bytes())
         assert over.status_code == 422 and "over 1000 bytes" in over.text
+
+
+def test_a_file_too_deep_or_with_periods_past_any_calendar_is_told_not_crashed(
+    env, key_for, cli, tmp_path
+):
+    """A candidate whose YAML nests past the parser's depth, or whose retention periods run
+    past the calendar, is refused with its key path on the page (and by the CLI), never
+    answered with a server error."""
+    staff(env, key_for, "claire", ["logistics"])
+    text = BUNDLED.read_text()
+    files = {
+        "deep": "[" * 5000 + "]" * 5000,
+        "months": text.replace("active_months: 36", "active_months: 1000000", 1),
+        "days": text.replace("within_days: 90", "within_days: 999999999999", 1),
+    }
+    with TestClient(create_app(env.ctx), raise_server_exceptions=False) as client:
+        sign_in(client, "claire")
+        token = csrf_of(client.get("/console/policy").text)
+        for name, content in files.items():
+            answer = client.post("/console/policy/impact", data={"csrf": token, "as_of": ""},
+                                 files={"file": ("p.yaml", content.encode())})  # fmt: skip
+            assert answer.status_code == 422, name
+            assert "This file cannot be used:" in answer.text, name
+            if name != "deep":
+                assert f"_{name}" in answer.text  # the key path names the period
+    path = tmp_path / "deep.yaml"
+    path.write_text(files["deep"])
+    refused = cli("policy", "validate", str(path))
+    assert refused.exit_code != 0 and "Traceback" not in refused.stderr

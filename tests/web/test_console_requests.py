@@ -216,3 +216,32 @@ def test_the_letter_copy_and_receipt_download_as_files(env, key_for, cli, tmp_pa
     exports = [e for e in json.loads(cli("audit", "show", "--json").stdout)
                if e["action"] == "export" and e["principal"] == "claire"]  # fmt: skip
     assert len(exports) >= 6  # each copy, and each letter carrying one, is audited
+
+
+def test_a_request_from_an_address_several_people_hold_is_never_answered_nothing_held(
+    env, key_for, cli, tmp_path
+):
+    """The portal opens a request for nobody from an address several people hold, for staff
+    to answer at that address: the console flags it, and processing it as it stands (which
+    would tell the person that nothing is held about them) is refused, with what to do."""
+    import_one(cli, tmp_path, "ana", "shared@example.org")
+    import_one(cli, tmp_path, "bob", "shared@example.org")
+    staff(env, key_for, "claire", ["dpo"])
+    with TestClient(create_app(env.ctx)) as person:
+        form = person.get("/portal")
+        made = person.post("/portal/requests", data={"csrf": csrf_of(form.text),
+                           "type": "access", "email": "shared@example.org"})  # fmt: skip
+        request_id = made.url.path.rsplit("/", 1)[1]
+        assert "several" not in made.text  # the person is told nothing of it
+    path = f"/console/requests/{request_id}"
+    with TestClient(create_app(env.ctx)) as client:
+        sign_in(client, "claire")
+        opened = client.get(path)
+        assert "several people hold the address" in opened.text
+        token = csrf_of(opened.text)
+        client.post(f"{path}/verify", data={"csrf": token, "id_checked_by": "Claire"})
+        processed = client.post(f"{path}/process", data={"csrf": token})
+        assert processed.status_code == 409 and "by external id" in processed.text
+    shown = _shown(cli, request_id)
+    assert shown["status"] == "verified" and shown["answer"] is None
+    assert cli("requests", "process", request_id).exit_code != 0  # the CLI alike

@@ -57,3 +57,39 @@ def test_a_totp_code_signs_in_once(env, key_for, cli):
         assert sign_in(second, "claire", code=code).status_code == 401  # seen: replayed
         with travel(now() + timedelta(seconds=totp.interval)):
             assert sign_in(second, "claire", code=totp.at(now())).status_code == 303
+
+
+def test_a_totp_code_sent_twice_at_once_signs_in_once(env, key_for, cli, monkeypatch):
+    """The same code in two sign-ins at the same moment (a code read over a shoulder or
+    phished, replayed at once; several workers on PostgreSQL): one signs in, not both."""
+    import threading
+
+    from tutela.db import session_scope
+    from tutela.web import accounts
+
+    staff(env, key_for, "claire", ["dpo"])
+    uri = cli("principals", "enable-totp", "claire").stdout
+    code = pyotp.TOTP(re.search(r"secret=([A-Z2-7]+)", uri).group(1)).at(now())
+    step_of = accounts._totp_step
+
+    def slow_step(totp, code, at):  # the window between reading the last step and writing it
+        found = step_of(totp, code, at)
+        threading.Event().wait(0.3)
+        return found
+
+    monkeypatch.setattr(accounts, "_totp_step", slow_step)
+    signed, ctx = [], env.ctx
+
+    def attempt():
+        with session_scope(ctx.engine) as session:
+            signed.append(accounts.sign_in(session=session, keyring=ctx.keyring(session),
+                                           policy=ctx.policy, name="claire",
+                                           password="a long enough passphrase", code=code,
+                                           at=now()) is not None)  # fmt: skip
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(signed) == [False, True]

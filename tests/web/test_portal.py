@@ -137,19 +137,18 @@ def test_a_post_mortem_directive_opens_a_request_that_records_it(env, cli, tmp_p
         assert bad.status_code == 422 and "the person who receives it" in bad.text
         made = _post_mortem(client, "ana@example.org", "erase")
         assert "Our staff check your identity" in made.text
+        assert 'name="code"' not in made.text  # §16: a signed copy of ID, never a code
         request_id = made.url.path.rsplit("/", 1)[1]
-        assert 'name="code"' not in made.text  # §16: a signed ID proves it, not a code
-        assert "waiting for our staff to check your proof of identity" in made.text
-        assert cli("outbox", "send").exit_code == 0
-        assert not [m for m in inbox.messages if b"Your code" in m.content]
-        token = _csrf(client.get("/portal").text)  # the page offers no code form to take it from
-        forged = client.post(made.url.path + "/verify", data={"csrf": token, "code": "123456"})
-        assert "This code is wrong or has expired." in forged.text
+        csrf = _csrf(client.get("/portal").text)
+        typed = client.post(made.url.path + "/verify", data={"csrf": csrf, "code": "1"})
+        assert "your request is confirmed" not in typed.text
     shown = __import__("json").loads(cli("requests", "show", request_id, "--json").stdout)
     assert shown["type"] == "post_mortem" and shown["channel"] == "portal"
     assert shown["status"] == "open"
-    checked = cli("requests", "verify", request_id, "--id-checked-by", "Claire, signed ID copy")
-    assert checked.exit_code == 0
+    assert cli("outbox", "send").exit_code == 0
+    told = [m for m in inbox.messages if "ana@example.org" in m.rcpt_tos]
+    assert told and all(b"Your code" not in m.content for m in told)
+    assert cli("requests", "verify", request_id, "--id-checked-by", "Claire").exit_code == 0
     processed = cli("requests", "process", request_id, "--json")
     assert "Your post-mortem directive is recorded" in processed.stdout
 
@@ -198,3 +197,38 @@ def test_an_unknown_address_proved_is_answered_that_nothing_is_held(env, cli, tm
         assert "Download our answer (HTML)" in client.get(made.url.path).text
     assert cli("outbox", "send").exit_code == 0
     assert len([m for m in inbox.messages if "nobody@example.org" in m.rcpt_tos]) == 2
+
+
+def test_a_request_never_verified_gives_its_requester_no_letter(env, cli, tmp_path, inbox):
+    """Whoever types an address and spends its five wrong codes holds a request closed as
+    unverified: its letter would name the person's customer id (and say that the address is
+    known). Nothing is disclosed before the requester's identity is verified."""
+    import_one(cli, tmp_path, "ana-customer", "ana@example.org")
+    with TestClient(create_app(env.ctx)) as client:
+        made = _submit(client, "ana@example.org", "confirmation")
+        path = made.url.path
+        for _ in range(5):
+            client.post(path + "/verify", data={"csrf": _csrf(made.text), "code": "000000"})
+        shown = client.get(path)
+        assert "Download our answer" not in shown.text
+        for fmt in ("html", "pdf"):
+            letter = client.get(path + f"/letter?format={fmt}")
+            assert letter.status_code == 404 and b"ana-customer" not in letter.content
+    request_id = path.rsplit("/", 1)[1]
+    shown = __import__("json").loads(cli("requests", "show", request_id, "--json").stdout)
+    assert shown["status"] == "unverified"
+
+
+def test_requests_nobody_proved_do_not_flag_the_persons_own_as_repeated(env, cli, tmp_path):
+    """Anyone may type a person's address on the portal; the requests so opened, never
+    verified, are not the person's: they do not count toward the repeated-requests flag
+    (§10) that the person's own request would then carry to the DPO."""
+    import json
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    for n in range(2):
+        with TestClient(create_app(env.ctx), client=(f"203.0.113.{n}", 50000)) as stranger:
+            assert _submit(stranger, "ana@example.org").status_code == 200
+    own = cli("requests", "open", "--type", "access", "--external-id", "ana",
+              "--channel", "post", "--json")  # fmt: skip
+    assert json.loads(own.stdout)["flag"] is None

@@ -5,6 +5,7 @@ rate limited."""
 
 import json
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from portal_people import import_one, mailed_code
@@ -99,3 +100,92 @@ def test_forged_forms_are_refused_and_asking_is_rate_limited(env, cli, tmp_path)
         assert forged.status_code == 403
         answers = [_ask(client, "ANA@example.org").status_code for _ in range(3)]
     assert answers == [200, 200, 429]  # 3 an hour for one address
+
+
+def test_wrong_codes_sent_at_once_are_each_counted(env, cli, tmp_path, monkeypatch):
+    """Five attempts a code, also when many are sent at the same moment (several workers on
+    PostgreSQL): each is counted before the next is judged, so no more than five are ever
+    compared."""
+    import threading
+
+    from tutela.clock import now
+    from tutela.consent import proofs
+    from tutela.db import session_scope
+
+    import_one(cli, tmp_path, "ana", "ana@example.org")
+    token, ctx = "a-browser-token", env.ctx
+    with session_scope(ctx.engine) as session:
+        keyring = ctx.keyring(session)
+        proofs.ask(session=session, keyring=keyring, rules=ctx.rules,
+                   email="ana@example.org", token=token, at=now())  # fmt: skip
+    digest, compared = proofs._digest, []
+
+    def slow_digest(keyring, token_hash, code):  # the window between reading and counting
+        compared.append(code)
+        threading.Event().wait(0.3)
+        return digest(keyring, token_hash, code)
+
+    monkeypatch.setattr(proofs, "_digest", slow_digest)
+
+    def attempt():
+        with session_scope(ctx.engine) as session:
+            proofs.prove(session=session, keyring=ctx.keyring(session), token=token,
+                         code="not-it", at=now())  # fmt: skip
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(compared) == 5
+
+
+def test_a_malformed_address_is_told_on_the_page(env):
+    """An address the policy's e-mail rule refuses is said so on the portal's page, as a
+    request's form says it, not answered with the API's JSON error."""
+    with TestClient(create_app(env.ctx)) as client:
+        asked = _ask(client, "not-an-address@")
+    assert asked.status_code == 200 and "text/html" in asked.headers["content-type"]
+    assert "Give a valid e-mail address." in asked.text
+
+
+def test_nobody_gives_a_consent_or_objects_beyond_what_reaches_their_kind(env, cli, tmp_path):
+    """The portal offers a person the purposes resting on their kind's consent and the
+    objections open to their kind; a forged form naming another is refused by the consent
+    flows themselves (a policy where the newsletter is for clients only, and no purpose
+    reaching prospects names the profiling scope)."""
+    import pytest
+    import yaml
+
+    from tutela.clock import now
+    from tutela.consent import flows
+    from tutela.db import session_scope
+    from tutela.errors import InvalidInput
+    from tutela.policy import parse_policy
+    from tutela.subjects import service as subjects
+
+    data = yaml.safe_load(
+        (Path(__file__).parents[2] / "src/tutela/policy/default.yaml").read_text()
+    )
+    for purpose in data["purposes"]:
+        if purpose["id"] == "newsletter" or "profiling" in purpose.get("objection_scopes", []):
+            purpose["subject_kinds"] = ["client"]
+    policy = parse_policy(yaml.safe_dump(data, allow_unicode=True))
+    record = {"external_id": "pat", "kind": "prospect", "source": "registration_form",
+              "identification": {"first_name": "Pat", "last_name": "Lee",
+                                 "email": "pat@example.org"}}  # fmt: skip
+    (tmp_path / "pat.jsonl").write_text(json.dumps(record) + "\n")
+    assert cli("subjects", "import", str(tmp_path / "pat.jsonl")).exit_code == 0
+    assert "newsletter" not in [p.id for p in policy.consent_purposes("prospect")]
+    assert "profiling" not in [o.id for o in policy.objections_for("prospect")]
+    from tutela.access.gate import Actor
+
+    actor = Actor("portal", None)
+    with session_scope(env.ctx.engine) as session:
+        pat = subjects.get(session=session, external_id="pat")
+        with pytest.raises(InvalidInput):
+            flows.give(session=session, policy=policy, actor=actor, subject=pat,
+                       purpose="newsletter", channel="portal", expires_at=None, at=now())  # fmt: skip
+        with pytest.raises(InvalidInput):
+            flows.object_to(session=session, policy=policy, actor=actor, subject=pat,
+                            scope="profiling", at=now())  # fmt: skip

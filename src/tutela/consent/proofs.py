@@ -94,10 +94,14 @@ def ask(
     session.flush()
 
 
-def _live(session: Session, token: str | None, at: datetime) -> ChoiceProof | None:
+def _live(
+    session: Session, token: str | None, at: datetime, *, for_update: bool = False
+) -> ChoiceProof | None:
+    """The browser's proof while it lasts; `for_update` locks its row until the transaction
+    ends (PostgreSQL; on SQLite the writer lock already serialises)."""
     if not token or len(token) > 64:
         return None
-    proof = session.get(ChoiceProof, _hash(token))
+    proof = session.get(ChoiceProof, _hash(token), with_for_update=for_update or None)
     return proof if proof is not None and utc_naive(at) <= proof.expires_at else None
 
 
@@ -111,8 +115,9 @@ def prove(
     *, session: Session, keyring: Keyring, token: str | None, code: str, at: datetime
 ) -> bool:
     """Check the code; on success the browser's token becomes a grant for `GRANT_LIFETIME`.
-    A wrong code counts as an attempt: callers commit before they report it."""
-    proof = _live(session, token, at)
+    A wrong code counts as an attempt: callers commit before they report it. The proof's row
+    is locked first, so that codes sent at once are each counted before the next is judged."""
+    proof = _live(session, token, at, for_update=True)
     if proof is None or proof.proved_at is not None or proof.attempts >= ATTEMPTS:
         return False
     proof.attempts += 1

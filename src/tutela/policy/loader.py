@@ -45,6 +45,8 @@ def _key_path(loc: tuple) -> str:
 def parse_policy(text: str, *, source: str = "<text>") -> Policy:
     try:
         data = yaml.safe_load(text)
+    except RecursionError:  # brackets nested past the parser's depth: no policy is that deep
+        raise PolicyError(source, ["(top level): nested too deeply to be a policy"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tutela.policy.breach_rules import Breaches
 
+# The longest period a policy may name: a century, so that every date a record can hold
+# (up to 2999) plus a period stays a date (a longer one crashed every retention count).
+MAX_MONTHS = 1200
+MAX_DAYS = 36_600
+
 __all__ = [
     "AccessReview",
     "Anchor",
@@ -118,7 +123,7 @@ class RepeatedRequests(_Strict):
     right of access may not be used on a regular basis only to disrupt). A flag, never a
     refusal: the DPO decides."""
 
-    within_days: int = Field(gt=0)
+    within_days: int = Field(gt=0, le=MAX_DAYS)
     more_than: int = Field(ge=1, description="earlier requests of the same type in the window")
 
 
@@ -142,22 +147,18 @@ class RightsRequests(_Strict):
         "applications, OpenGDPR clients) and follow only those they submitted.",
     )
     unverified_after_days: int = Field(
-        gt=0, description="Days after which a request still unverified is closed."
+        gt=0, le=MAX_DAYS, description="Days after which a request still unverified is closed."
     )
     running_contract: RunningContract
     repeated: RepeatedRequests
     identity_proof: str | None = Field(
         None, description="What a requester sends to prove who they are (§10, §12, §16)."
     )
-    proved_by_document: list[Identifier] = Field(
+    id_document_for: list[Identifier] = Field(
         [],
-        description="Request types whose requester is proved only by an identity document "
-        "a steering role checked, never by an e-mailed code: no code is sent for them.",
+        description="Request types whose requester only staff verify, on the identity "
+        "document (`identity_proof`): no e-mailed code verifies them (§16: a signed copy).",
     )
-
-    def by_document(self, type_: str) -> bool:
-        """Whether a request of this type is proved only by a checked identity document."""
-        return type_ in self.proved_by_document
 
 
 class Right(_Strict):
@@ -189,7 +190,7 @@ class ObjectionScope(_Strict):
 
 class AccessReview(_Strict):
     unused_after_days: int = Field(
-        gt=0, description="A grant no read used for this many days is flagged (§8)."
+        gt=0, le=MAX_DAYS, description="A grant no read used for this many days is flagged (§8)."
     )
 
 
@@ -385,9 +386,14 @@ class RetentionRule(_Strict):
     categories: list[Identifier] = Field(min_length=1)
     subject_kinds: list[Identifier] = Field(min_length=1)
     anchor: Anchor
-    active_months: int = Field(ge=0, description="Months kept in the active base after the anchor.")
+    active_months: int = Field(
+        ge=0, le=MAX_MONTHS, description="Months kept in the active base after the anchor."
+    )
     archive_months: int = Field(
-        0, ge=0, description="Months then kept in the intermediate archive (0: no archive)."
+        0,
+        ge=0,
+        le=MAX_MONTHS,
+        description="Months then kept in the intermediate archive (0: no archive).",
     )
     then: Literal["delete", "anonymise"]
     unless: Literal["retain_consent"] | None = Field(

@@ -48,6 +48,25 @@ class Answered:
     reply: str | None
 
 
+def _check_nobody_holds_its_address(
+    session: Session, keyring: Keyring, rules: RecordRules, request: RightsRequest
+) -> None:
+    """A request about nobody is answered that nothing is held: refused while people Tutela
+    holds have the address it came from (several people, when the portal opened it; or one
+    added since), whose data that answer would deny."""
+    if request.subject_id is None:
+        address = notices.address_of(session, keyring, rules, request)
+        found = address and subjects.find_by_email(
+            session=session, keyring=keyring, rules=rules, email=address
+        )
+        if found:
+            raise Conflict(
+                "people we hold have the address this request came from: answering it would "
+                "say that nothing is held about them. Find out who made it, then open it "
+                "again for that person by external id (and cancel this one)"
+            )
+
+
 def _verified(session: Session, policy, actor: Actor, request_id: str) -> RightsRequest:
     permissions.require_steering(policy, actor)
     request = service.get(session=session, request_id=request_id, for_update=True)
@@ -71,6 +90,7 @@ def process(
     and reaches the person through their channel."""
     policy = rules.policy
     request = _verified(session, policy, actor, request_id)
+    _check_nobody_holds_its_address(session, keyring, rules, request)
     facts, decision = decided(
         session=session, keyring=keyring, policy=policy, actor=actor, request=request, at=at
     )

@@ -12,15 +12,15 @@ from tutela.access.gate import Actor
 from tutela.audit import service as audit
 from tutela.crypto.keyring import Keyring
 from tutela.errors import Conflict, Denied, InvalidInput
-from tutela.requests import export, permissions, service
+from tutela.requests import export, permissions, service, verification
 from tutela.requests.copy import copy_for
 from tutela.requests.facts import decided
-from tutela.requests.models import RequestStatus
+from tutela.requests.models import RequestStatus, RightsRequest
 from tutela.requests.steps import event
 from tutela.subjects import receipts
 from tutela.subjects.validation import RecordRules
 
-__all__ = ["copy_page", "export_copy", "letter", "receipt"]
+__all__ = ["copy_page", "export_copy", "gives_letter", "letter", "receipt"]
 
 
 def copy_page(session, keyring, policy, actor, request, fmt, at, apart=True) -> str | bytes:
@@ -86,6 +86,17 @@ def export_copy(
     return copy_page(session, keyring, rules.policy, actor, request, fmt, at)
 
 
+def gives_letter(*, session: Session, actor: Actor, request: RightsRequest) -> bool:
+    """Whether `letter` gives `actor` the request's answer: once it has one; to the person
+    who made it on the portal, only once their identity was verified (a request closed
+    unverified, or refused before, names a customer id nobody proved to hold)."""
+    if request.answer is None:
+        return False
+    if actor == permissions.requester(request.id):
+        return verification.verified(session=session, request_id=request.id)
+    return True
+
+
 def letter(
     *,
     session: Session,
@@ -106,6 +117,8 @@ def letter(
     permissions.require_steering_or_requester(rules.policy, actor, request)
     if request.answer is None:
         raise Conflict(f"the request is {request.status}: it has no answer yet")
+    if not gives_letter(session=session, actor=actor, request=request):
+        raise Denied("the requester's identity is not verified: nothing is disclosed")
     if request.type in export.EXPORTABLE and request.status == RequestStatus.ANSWERED:
         return copy_page(session, keyring, rules.policy, actor, request, fmt, at)
     given = event(actor, request, "export", reason=f"letter of a {request.type} answer, as {fmt}")

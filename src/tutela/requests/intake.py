@@ -23,6 +23,7 @@ from tutela.subjects.values import ValueProblem, check_value
 
 __all__ = [
     "DIRECTIVES",
+    "SHARED_ADDRESS",
     "cancel",
     "close_unverified",
     "extend",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 DIRECTIVES = ("keep", "erase", "communicate", "revoke")  # §16
+SHARED_ADDRESS = (
+    "several people hold the address this request came from: staff find out who made it, "
+    "then open it again for that person by external id (and cancel this one)"
+)
 
 
 def _subject_of(
@@ -147,7 +152,6 @@ def open_request(
     sent_code = (
         bool(subject)
         and channel in service.ONLINE
-        and not policy.rights_requests.by_document(type_)
         and (notices.send_code(session, keyring, rules, request, at))
     )
     audit.log(
@@ -183,8 +187,7 @@ def open_by_address(
     the same work and the same answer whoever holds the address, so that nobody learns
     whether it is known. A code goes to the address in every case; an address several
     people hold opens a request for nobody, answered by staff at that address, and its code
-    verifies nothing. A type proved only by an identity document gets no code, whoever holds
-    the address. A malformed address or particulars raise `InvalidInput`."""
+    verifies nothing. A malformed address or particulars raise `InvalidInput`."""
     asked = {
         "session": session,
         "keyring": keyring,
@@ -197,15 +200,14 @@ def open_by_address(
         "at": at,
         "particulars": particulars,
     }
-    coded = not rules.policy.rights_requests.by_document(type_)
     try:
         request = open_request(**asked, email=email)
     except Conflict:  # several people hold it: nobody is named, nothing can be proved
         request = open_request(**asked, email=None, answer_to=email)
-        if coded:
-            notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=False)
+        request.flag = SHARED_ADDRESS
+        notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=False)
         return request
-    if coded and request.subject_id is None:  # nobody holds it: said so, once proved
+    if request.subject_id is None:  # nobody holds it: the answer will say so, once proved
         notices.send_code_to(session, keyring, rules.policy, request, email, at, proves=True)
     return request
 
@@ -231,11 +233,11 @@ def verify(
     if request.ended:
         again = ": the person must make a new request" if request.status != "answered" else ""
         raise Conflict(f"the request is {request.status}{again}")
-    if code is not None and policy.rights_requests.by_document(request.type):
-        proof = policy.rights_requests.identity_proof or "an identity document"
-        raise Denied(
-            f"a {request.type} request is proved by an identity document that staff check, "
-            f"not by a code; the policy asks for: {proof}"
+    if code is not None and not verification.by_code(policy, request.type):
+        raise InvalidInput(
+            f"a {request.type} request is verified by staff on the identity document, never by "
+            "a code",
+            location="code",
         )
     if code is not None:
         refused = verification.check_code(

@@ -120,12 +120,16 @@ def send_code(
     session: Session, keyring: Keyring, rules: RecordRules, request: RightsRequest, at: datetime
 ) -> bool:
     """E-mail a one-time code to the address on file: proof that the requester controls it.
-    False when the person has no address on file (then staff must check an ID document)."""
+    False when the person has no address on file, or the request's type is one only staff
+    verify (`verification.by_code`): then staff must check an ID document."""
     if request.subject_id is None or request.contact is not None:
         return False  # nobody on file to prove, or the answer goes to someone else
     address = address_of(session, keyring, rules, request)
     if address is None:
         return False
+    if not verification.by_code(rules.policy, request.type):  # the same work, no code
+        send_code_to(session, keyring, rules.policy, request, address, at, proves=False)
+        return False  # told what proof to send; staff verify
     code = verification.issue_code(session=session, keyring=keyring, request_id=request.id, at=at)
     controller = rules.policy.controller
     minutes = int(verification.CODE_LIFETIME.total_seconds() // 60)
@@ -159,17 +163,22 @@ def send_code_to(
     an address nobody holds (the code proves where the answer goes), or one several people
     hold (`proves` False: the message says staff will answer, and no code verifies the
     request). The same work as `send_code`, so the portal's answers take the same time."""
+    proves = proves and verification.by_code(policy, request.type)
     code = verification.issue_code(
         session=session, keyring=keyring, request_id=request.id, at=at, usable=proves
     )
     minutes = int(verification.CODE_LIFETIME.total_seconds() // 60)
     about = f"about your personal data (reference {request.id})"
+    proof = policy.rights_requests.identity_proof or "a proof of your identity"
     body = (
         f"Your code: {code}\n\nIt confirms the request you made to {policy.controller.name} "
         f"{about}. It expires in {minutes} minutes."
         if proves
         else f"We received the request you made to {policy.controller.name} {about}. Our "
         "staff will answer it at this address."
+        if verification.by_code(policy, request.type)
+        else f"We received the request you made to {policy.controller.name} {about}. Our "
+        f"staff check your identity before it is carried out: send us {proof}."
     )
     email(
         session,

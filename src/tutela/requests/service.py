@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 
 from tutela.db import utc_naive
@@ -84,7 +84,13 @@ def _repeated(
     session: Session, subject_id: str, type_: str, received: date, rule: RepeatedRequests
 ) -> str | None:
     """Why the DPO should look at this request, when the person's earlier requests of its
-    type in the policy's window are more than it allows; None otherwise."""
+    type in the policy's window are more than it allows; None otherwise. A request nobody
+    proved to be the person's (closed unverified, or still awaiting its code online: anyone
+    may type an address) is not counted against them."""
+    never_proved = or_(
+        RightsRequest.status == RequestStatus.UNVERIFIED,
+        and_(RightsRequest.status == RequestStatus.OPEN, RightsRequest.channel.in_(ONLINE)),
+    )
     earlier = session.scalars(
         select(RightsRequest.received_on)
         .where(
@@ -92,6 +98,7 @@ def _repeated(
             RightsRequest.type == type_,
             RightsRequest.received_on > received - timedelta(days=rule.within_days),
             RightsRequest.received_on <= received,
+            not_(never_proved),
         )
         .order_by(RightsRequest.received_on)
     ).all()

@@ -17,15 +17,18 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tutela.crypto.keyring import Keyring
 from tutela.db import Base, utc_naive
 from tutela.errors import Conflict, InvalidInput
+from tutela.policy.schema import Policy
 
 __all__ = [
     "ATTEMPTS",
     "CODE_LIFETIME",
     "Verification",
     "attest",
+    "by_code",
     "check_code",
     "exhausted",
     "issue_code",
+    "verified",
 ]
 
 CODE_LIFETIME = timedelta(minutes=30)
@@ -42,6 +45,12 @@ class Verification(Base):
     method: Mapped[str | None] = mapped_column(String(16))  # email_code, id_document
     verified_at: Mapped[datetime | None] = mapped_column(DateTime)
     verified_by: Mapped[str | None] = mapped_column(String(128))
+
+
+def by_code(policy: Policy, request_type: str) -> bool:
+    """Whether an e-mailed code may verify a request of this type; else only staff do, on
+    the identity document (`rights_requests.id_document_for`)."""
+    return request_type not in policy.rights_requests.id_document_for
 
 
 def _digest(keyring: Keyring, request_id: str, code: str) -> str:
@@ -107,12 +116,18 @@ def exhausted(*, session: Session, request_id: str, at: datetime) -> bool:
     return verification.attempts >= ATTEMPTS or utc_naive(at) > verification.expires_at
 
 
+def verified(*, session: Session, request_id: str) -> bool:
+    """Whether the requester's identity was verified (by their code or an ID document)."""
+    verification = session.get(Verification, request_id)
+    return verification is not None and verification.verified_at is not None
+
+
 def attest(*, session: Session, request_id: str, by: str, at: datetime) -> Verification:
     """A member of staff states that they checked the requester's ID document (letters)."""
     if not by.strip():
         raise InvalidInput("name who checked the ID document", location="id_checked_by")
     if len(by.strip()) > 128:  # the column's size
-        raise InvalidInput("at most 128 characters", location="id_checked_by")
+        raise InvalidInput("at most 128 characters", location="verified_by")
     verification = _pending(session, request_id)
     verification.method, verification.verified_at = "id_document", utc_naive(at)
     verification.verified_by, verification.code_digest = by.strip(), None

@@ -322,7 +322,9 @@ def place_hold(
 
 
 def release_hold(*, session: Session, hold_id: int, by: str, at: datetime) -> LegalHold:
-    hold = session.get(LegalHold, hold_id)
+    """Mark the hold lifted; its row is locked first (PostgreSQL; on SQLite the writer lock
+    already serialises), so that two lifts at once never both carry out what follows."""
+    hold = session.get(LegalHold, hold_id, with_for_update=True)
     if hold is None or hold.released_at is not None:
         raise NotFound(f"no active legal hold {hold_id}")
     hold.released_at = utc_naive(at)

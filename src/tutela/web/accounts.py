@@ -11,7 +11,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pyotp.utils import strings_equal
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tutela.access.models import Principal
@@ -86,6 +86,23 @@ def _totp_step(totp: pyotp.TOTP, code: str, at: datetime) -> int | None:
     return None
 
 
+def _take_step(session: Session, principal_id: int, step: int) -> bool:
+    """Record `step` as the last time step taken, unless it or a later one already was: one
+    conditional statement, so that two sign-ins sending the same code at once (several
+    workers on PostgreSQL) never both take it."""
+    taken = session.execute(
+        update(ConsoleCredential)
+        .where(
+            ConsoleCredential.principal_id == principal_id,
+            or_(
+                ConsoleCredential.totp_last_step.is_(None), ConsoleCredential.totp_last_step < step
+            ),
+        )
+        .values(totp_last_step=step)
+    )
+    return taken.rowcount == 1
+
+
 def sign_in(
     *,
     session: Session,
@@ -109,9 +126,7 @@ def sign_in(
     if ok and credential.totp_secret is not None:
         secret = keyring.open_note(credential.totp_secret, label=_label(principal.id))
         step = _totp_step(pyotp.TOTP(secret), code.strip(), at)
-        ok = step is not None and step > (credential.totp_last_step or -1)
-        if ok:
-            credential.totp_last_step = step
+        ok = step is not None and _take_step(session, principal.id, step)
     if ok and (actor_of(principal).inactive_reason(at) or not policy.is_staff(principal.roles)):
         ok = False
     who = principal.name if principal else "(unknown name)"

@@ -25,9 +25,9 @@ from tutela.clock import now, utc_naive
 from tutela.db import session_scope
 from tutela.errors import Conflict, Denied, InvalidInput, TutelaError
 from tutela.policy.texts import Localised
-from tutela.requests import export, intake, permissions
+from tutela.requests import export, intake, permissions, verification
 from tutela.requests import service as requests
-from tutela.requests.given import export_copy, letter
+from tutela.requests.given import export_copy, gives_letter, letter
 from tutela.web.models import PortalGrant
 from tutela.web.pages import form_fields, lang_of, page, set_cookie, slowed
 from tutela.web.security import check_csrf, harden
@@ -175,8 +175,10 @@ def follow(request: Request, request_id: str) -> Response:
             "status": made.status,
             "due_on": made.due_on,
             "copy": made.type in export.EXPORTABLE and made.status == "answered",
-            "letter": made.answer is not None,
-            "by_code": not ctx.policy.rights_requests.by_document(made.type),
+            "code": verification.by_code(ctx.policy, made.type),
+            "letter": gives_letter(
+                session=session, actor=permissions.requester(made.id), request=made
+            ),
         }
     after_death = _after_death(request) if made.type == "post_mortem" else None
     token = request.cookies.get(CSRF) or secrets.token_urlsafe(32)
@@ -210,7 +212,7 @@ async def verify(request: Request, request_id: str) -> Response:
                 id_checked_by=None,
                 at=now(),
             )
-        except (Conflict, InvalidInput, Denied):  # ended, or proved by a document only
+        except (Conflict, InvalidInput):
             refused = "ended"
     note = "verified" if refused is None else "wrong_code"
     return RedirectResponse(f"/portal/requests/{request_id}?note={note}", status_code=303)

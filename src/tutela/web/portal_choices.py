@@ -18,7 +18,7 @@ from tutela.clock import now
 from tutela.consent import flows, proofs
 from tutela.consent import service as consents
 from tutela.db import session_scope
-from tutela.errors import Denied, TutelaError
+from tutela.errors import Denied, InvalidInput, TutelaError
 from tutela.policy.texts import Localised
 from tutela.web.pages import form_fields, lang_of, page, set_cookie, slowed
 from tutela.web.portal import CSRF, door
@@ -116,15 +116,18 @@ async def ask(request: Request) -> Response:
     if not 3 <= len(email) <= 254 or "@" not in email:
         return _back("invalid")
     ctx, token = request.app.state.ctx, secrets.token_urlsafe(32)
-    with session_scope(ctx.engine) as session:
-        proofs.ask(
-            session=session,
-            keyring=ctx.keyring(session),
-            rules=ctx.rules,
-            email=email,
-            token=token,
-            at=now(),
-        )
+    try:
+        with session_scope(ctx.engine) as session:
+            proofs.ask(
+                session=session,
+                keyring=ctx.keyring(session),
+                rules=ctx.rules,
+                email=email,
+                token=token,
+                at=now(),
+            )
+    except InvalidInput:  # an address the policy's e-mail rule refuses, whoever asks
+        return _back("invalid")
     response = RedirectResponse(PATH, status_code=303)
     set_cookie(request, response, PROOF, token, PATH)
     return response
