@@ -24,6 +24,7 @@ from tutela.cli_support import (
     moment,
     print_json,
 )
+from tutela.clock import now
 from tutela.consent.cli import app as consents_app
 from tutela.crypto.cli import app as keys_app
 from tutela.db import describe_error
@@ -138,6 +139,8 @@ def serve(
     with load_context(db) as ctx:  # validates the policy and the database before serving
         settings = ctx.settings
         app = create_app(ctx) if workers == 1 else "tutela.api:create_app_from_settings"
+        if workers == 1:
+            app.state.forecasts.warm(ctx, now())  # the dashboard's chart, before it is asked
         if db:
             os.environ["TUTELA_DATABASE_URL"] = db  # for worker processes
         uvicorn.run(

@@ -71,5 +71,9 @@ def test_a_stale_forecast_is_shown_while_it_is_counted_again(env):
     while (again := cache.get(env.ctx, at)) is first and time.monotonic() < deadline:
         time.sleep(0.05)
     assert again.forecast.by_rule()["prospect_data"][3] == 1
-    tomorrow = cache.get(env.ctx, at + timedelta(days=1))  # another day: counted at once
-    assert tomorrow.forecast.months[0] == "2026-12" and tomorrow is not again
+    next_month = at + timedelta(days=25)  # another day: shown until counted again from it
+    assert cache.get(env.ctx, next_month) is again
+    deadline = time.monotonic() + 10
+    while (later := cache.get(env.ctx, next_month)) is again and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert later.forecast.months[0] == "2027-01" and later.at == next_month

@@ -3,9 +3,10 @@ pygal and as a table for those who do not see it.
 
 Counting a store of 100,000 people takes a few hundred milliseconds, so each process keeps
 the last count for `TUTELA_FORECAST_CACHE_SECONDS` (the page says when it was counted): a
-twelve-month forecast a few minutes old says the same thing. Once that time is up, the next
-page still shows the last count while a thread counts again; only the first page of a day or
-of a policy version waits for its count."""
+twelve-month forecast a few minutes old says the same thing. Once that time is up, or the
+day has changed, the next page still shows the last count while a thread counts again; only
+the first page of a policy version waits for its count (`tutela serve` counts before the
+first page is asked for)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Counted:
 
 
 class ForecastCache:
-    """The last forecast counted by this process, for one policy version and start day."""
+    """The last forecast counted by this process, for the policy version in force."""
 
     def __init__(self, seconds: int) -> None:
         self._seconds = seconds
@@ -45,8 +46,10 @@ class ForecastCache:
     def get(self, ctx: Context, at: datetime) -> Counted:
         key = (ctx.policy.version, at.date())
         with self._lock:
-            kept = self._kept if self._kept and self._kept[0] == key else None
-            stale = kept is not None and time.monotonic() - kept[1] >= self._seconds
+            kept = self._kept if self._kept and self._kept[0][0] == key[0] else None
+            stale = kept is not None and (
+                kept[0] != key or time.monotonic() - kept[1] >= self._seconds
+            )
             recount = stale and not self._recounting
             self._recounting |= recount
         if kept is None or self._seconds == 0:
@@ -54,6 +57,16 @@ class ForecastCache:
         if recount:
             Thread(target=self._recount, args=(ctx, key, at), daemon=True).start()
         return kept[2]
+
+    def warm(self, ctx: Context, at: datetime) -> None:
+        """Count in a thread now, so that the first page need not wait (a server starting)."""
+        with self._lock:
+            if self._kept is not None or self._recounting:
+                return
+            self._recounting = True
+        Thread(
+            target=self._recount, args=(ctx, (ctx.policy.version, at.date()), at), daemon=True
+        ).start()
 
     def _count(self, ctx: Context, key: tuple[str, date], at: datetime) -> Counted:
         with session_scope(ctx.engine, write=False) as session:
