@@ -22,10 +22,15 @@ def import_one(cli, tmp_path, external_id, email, card_last4=None):
 
 def mailed_code(cli, inbox, address):
     """The last code e-mailed to `address`, once the outbox is sent to the local server."""
+    assert cli("outbox", "send").exit_code == 0
+    return code_in(inbox, address)
+
+
+def code_in(inbox, address):
+    """The last code the local SMTP server received for `address`."""
     import email
     import re
 
-    assert cli("outbox", "send").exit_code == 0
     for message in reversed(inbox.messages):
         if address in message.rcpt_tos:
             parsed = email.message_from_bytes(message.content)

@@ -3,13 +3,12 @@ the portal, the code from a real local SMTP server, verified; the DPO signs in t
 console and processes it; the person downloads their copy. The console's gate too: a
 marketing principal cannot reach the requests."""
 
-import email
 import re
 
 from axe_playwright_python.sync_playwright import Axe
 from console_support import PASSWORD, chromium_path, live_server, staff
 from playwright.sync_api import sync_playwright
-from portal_people import import_one
+from portal_people import code_in, import_one
 from test_console_browser import SERIOUS, SHOTS
 
 
@@ -18,17 +17,6 @@ def _check(page, name):
     assert serious == [], [(v["id"], v["help"]) for v in serious]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
-
-
-def _code(inbox, address):
-    for message in reversed(inbox.messages):
-        if address in message.rcpt_tos:
-            parsed = email.message_from_bytes(message.content)
-            part = next(p for p in parsed.walk() if p.get_content_type() == "text/plain")
-            found = re.search(r"Your code: (\d+)", part.get_payload(decode=True).decode())
-            if found:
-                return found.group(1)
-    raise AssertionError("no code was e-mailed")
 
 
 def _sign_in(page, url, name):
@@ -54,7 +42,7 @@ def test_an_access_request_from_the_portal_to_the_copy(env, cli, tmp_path, key_f
         assert "/portal/requests/" in person.url
         _check(person, "portal-request")
         assert cli("outbox", "send").exit_code == 0
-        person.fill("#code", _code(inbox, "ana@example.org"))
+        person.fill("#code", code_in(inbox, "ana@example.org"))
         person.click("button[type=submit]")
         assert person.get_by_role("status").inner_text() == "Thank you: your request is confirmed."
 
@@ -97,7 +85,7 @@ def test_a_person_manages_their_consents_and_leaves_a_directive(env, cli, tmp_pa
         person.get_by_role("button", name="Send me a code").click()
         _check(person, "portal-choices-code")
         assert cli("outbox", "send").exit_code == 0
-        person.fill("#code", _code(inbox, "ana@example.org"))
+        person.fill("#code", code_in(inbox, "ana@example.org"))
         person.get_by_role("button", name="Confirm").click()
         _check(person, "portal-choices")
         person.get_by_role("button", name="Give Management of the newsletter").click()

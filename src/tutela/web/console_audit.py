@@ -25,8 +25,12 @@ router = APIRouter(prefix="/console/audit", include_in_schema=False)
 SHOWN = 200  # events a page lists, newest first
 
 
+def _oversees(ctx, actor) -> bool:
+    return ctx.policy.has_oversight(actor.roles)
+
+
 def _overseer(request: Request) -> sessions.SignedIn | Response:
-    return allowed_user(request, lambda ctx, actor: ctx.policy.has_oversight(actor.roles), "audit")
+    return allowed_user(request, _oversees, "audit")
 
 
 def _moment(text: str, zone: str) -> datetime | None:
@@ -84,13 +88,11 @@ def trail(request: Request) -> Response:
 
 @router.post("/verify")
 async def verify(request: Request) -> Response:
-    sent = await posted(request)
+    sent = await posted(request, _oversees, "audit")
     if isinstance(sent, Response):
         return sent
     user, _ = sent
     ctx = request.app.state.ctx
-    if not ctx.policy.has_oversight(user.actor.roles):
-        return page(request, "error.html", 403, kind="audit", user=user)
     with session_scope(ctx.engine, write=False) as session:
         report = verify_chain(session, keys=ctx.keyset().chain_keys())
     empty = {"person": "", "principal": "", "from": "", "until": ""}

@@ -34,17 +34,6 @@ def _handles(ctx, actor) -> bool:
     return ctx.policy.handles_breaches(actor.roles)
 
 
-async def _sent_by_handler(request: Request):
-    """(principal, form) of a form a breach handler sent with their token; or the refusal."""
-    sent = await posted(request)
-    if isinstance(sent, Response):
-        return sent
-    user, form = sent
-    if not _handles(request.app.state.ctx, user.actor):
-        return page(request, "error.html", 403, kind="breaches", user=user)
-    return user, form
-
-
 def _moment(policy: Policy, text: str, field: str) -> datetime:
     """A time from a form's local date-time field, in the policy's time zone."""
     try:
@@ -77,7 +66,7 @@ def list_page(request: Request) -> Response:
 
 @router.post("")
 async def open_page(request: Request) -> Response:
-    sent = await _sent_by_handler(request)
+    sent = await posted(request, _handles, "breaches")
     if isinstance(sent, Response):
         return sent
     user, form = sent
@@ -126,7 +115,7 @@ def one(request: Request, breach_id: str) -> Response:
 @router.post("/{breach_id}/{step}")
 async def act(request: Request, breach_id: str, step: str) -> Response:
     """One step of a breach, from its page's forms."""
-    sent = await _sent_by_handler(request)
+    sent = await posted(request, _handles, "breaches")
     if isinstance(sent, Response):
         return sent
     user, form = sent

@@ -30,17 +30,6 @@ def _keeper(request: Request) -> sessions.SignedIn | Response:
     return allowed_user(request, _handles, "holds")
 
 
-async def _sent_by_keeper(request: Request):
-    """(principal, form) of a form a hold handler sent with their token; or the refusal."""
-    sent = await posted(request)
-    if isinstance(sent, Response):
-        return sent
-    user, form = sent
-    if not _handles(request.app.state.ctx, user.actor):
-        return page(request, "error.html", 403, kind="holds", user=user)
-    return user, form
-
-
 def _listing(request: Request, user, status: int = 200, **shown) -> Response:
     ctx = request.app.state.ctx
     with session_scope(ctx.engine, write=False) as session:
@@ -68,7 +57,7 @@ def listing(request: Request) -> Response:
 
 @router.post("")
 async def place(request: Request) -> Response:
-    sent = await _sent_by_keeper(request)
+    sent = await posted(request, _handles, "holds")
     if isinstance(sent, Response):
         return sent
     user, form = sent
@@ -95,7 +84,7 @@ async def place(request: Request) -> Response:
 
 @router.post("/{hold_id}/release")
 async def release(request: Request, hold_id: str) -> Response:
-    sent = await _sent_by_keeper(request)
+    sent = await posted(request, _handles, "holds")
     if isinstance(sent, Response):
         return sent
     user, _ = sent

@@ -18,7 +18,7 @@ from tutela.policy import PolicyError, lint, parse_policy
 from tutela.register.diff import diff, unchanged
 from tutela.register.impact import impact as forecast
 from tutela.web.console_policy import show
-from tutela.web.pages import page, posted
+from tutela.web.pages import posted
 from tutela.wire import day_problem
 
 __all__ = ["POLICY_LIMIT", "router"]
@@ -64,13 +64,11 @@ async def impact(request: Request) -> Response:
 
 
 async def _impact(request: Request) -> Response:
-    sent = await posted(request)
+    sent = await posted(request, lambda ctx, actor: ctx.policy.is_staff(actor.roles), "staff")
     if isinstance(sent, Response):
         return sent
     user, form = sent
     ctx = request.app.state.ctx
-    if not ctx.policy.is_staff(user.actor.roles):
-        return page(request, "error.html", 403, kind="staff", user=user)
     as_of = form.get("as_of", "")[:32]
     day, refused = _day(as_of)
     text, unread = await _text(request)

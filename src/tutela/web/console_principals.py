@@ -63,12 +63,12 @@ def listing(request: Request) -> Response:
 
 @router.post("/{action}")
 async def act(request: Request, action: str) -> Response:
-    sent = await posted(request)
+    sent = await posted(request, _administers, "principals")
     if isinstance(sent, Response):
         return sent
     user, form = sent
     ctx = request.app.state.ctx
-    if not _administers(ctx, user.actor) or action not in ("add", "reissue", "deactivate"):
+    if action not in ("add", "reissue", "deactivate"):
         return page(request, "error.html", 403, kind="principals", user=user)
     roles = [r for r in (await request.form()).getlist("role") if isinstance(r, str)]
     name, key = form.get("name", "")[:128], None

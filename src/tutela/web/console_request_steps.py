@@ -61,13 +61,13 @@ _STEPS: dict[str, Callable[[dict, dict[str, str]], tuple[str, str | None]]] = {
 @router.post("/{request_id}/{step}")
 async def act(request: Request, request_id: str, step: str) -> Response:
     """One step of a request, from its page's forms."""
-    sent = await posted(request)
+    sent = await posted(
+        request, lambda ctx, actor: permissions.steers(ctx.policy, actor), "requests"
+    )
     if isinstance(sent, Response):
         return sent
     user, form = sent
     ctx = request.app.state.ctx
-    if not permissions.steers(ctx.policy, user.actor):
-        return page(request, "error.html", 403, kind="requests", user=user)
     if step not in _STEPS:
         return page(request, "error.html", 404, kind="missing", user=user)
     request_id = request_id[:32]

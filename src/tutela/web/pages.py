@@ -145,9 +145,14 @@ def slowed(request: Request, throttle: FailureThrottle, client: str) -> Response
     return response
 
 
-async def posted(request: Request) -> tuple[sessions.SignedIn, dict[str, str]] | Response:
-    """The signed-in principal and the form they sent with their session's token; or the
-    answer that refuses it (the sign-in page, a forged form)."""
+async def posted(
+    request: Request,
+    allowed: Callable[[Context, Actor], bool] | None = None,
+    refusal: str = "",
+) -> tuple[sessions.SignedIn, dict[str, str]] | Response:
+    """The signed-in principal and the form they sent with their session's token, if
+    `allowed` (when given) says their roles reach the action; or the answer that refuses it
+    (the sign-in page, a forged form, the `refusal` kind of `error.html`)."""
     user = signed_in(request)
     if user is None:
         return to_login()
@@ -156,6 +161,8 @@ async def posted(request: Request) -> tuple[sessions.SignedIn, dict[str, str]] |
         check_csrf(form.get("csrf"), user.csrf)
     except Denied:
         return page(request, "error.html", 403, kind="csrf", user=user)
+    if allowed is not None and not allowed(_ctx(request), user.actor):
+        return page(request, "error.html", 403, kind=refusal, user=user)
     return user, form
 
 
