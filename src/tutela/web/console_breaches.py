@@ -18,7 +18,7 @@ from tutela.errors import InvalidInput, TutelaError
 from tutela.policy.schema import Policy
 from tutela.web import sessions
 from tutela.web.pages import allowed_user, page, posted
-from tutela.web.security import harden
+from tutela.web.security import attachment
 from tutela.wire import day_problem
 
 __all__ = ["router"]
@@ -217,7 +217,5 @@ def draft(request: Request, breach_id: str, lang: str = "en", format: str = "htm
             )
     except TutelaError:
         return page(request, "error.html", 404, kind="missing", user=user)
-    response = Response(drafts.render(content, format), media_type=drafts.FORMATS[format])
     name = f"{content['breach']}-notification-{lang}.{format}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return harden(response)
+    return attachment(drafts.render(content, format), drafts.FORMATS[format], name)

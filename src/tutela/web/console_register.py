@@ -12,7 +12,7 @@ from tutela.register.activities import register
 from tutela.register.dates import activity_dates
 from tutela.web import sessions
 from tutela.web.pages import allowed_user, lang_of, page
-from tutela.web.security import harden
+from tutela.web.security import attachment
 
 __all__ = ["router"]
 
@@ -50,7 +50,4 @@ def export(request: Request, format: str = "html", lang: str = "en") -> Response
         return page(request, "error.html", 404, kind="missing", user=user)
     ctx = request.app.state.ctx
     content = render.render(register(ctx.policy, lang, activity_dates(ctx.engine)), format)
-    response = Response(content, media_type=render.MEDIA[format])
-    extension = {"jsonld": "jsonld"}.get(format, format)
-    response.headers["Content-Disposition"] = f'attachment; filename="register-{lang}.{extension}"'
-    return harden(response)
+    return attachment(content, render.MEDIA[format], f"register-{lang}.{format}")

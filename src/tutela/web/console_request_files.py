@@ -15,7 +15,7 @@ from tutela.errors import TutelaError
 from tutela.requests import export, flows
 from tutela.web.console_requests import steering
 from tutela.web.pages import page
-from tutela.web.security import harden
+from tutela.web.security import attachment
 
 __all__ = ["router"]
 
@@ -23,10 +23,7 @@ router = APIRouter(prefix="/console/requests", include_in_schema=False)
 
 
 def _file(content: str | bytes, fmt: str, name: str) -> Response:
-    media = export.MEDIA[fmt]
-    response = Response(content, media_type=media if fmt == "pdf" else f"{media}; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return harden(response)
+    return attachment(content, export.MEDIA[fmt], f"{name}.{fmt}")
 
 
 def _given(request: Request, request_id: str, fmt: str, make, name: str) -> Response:

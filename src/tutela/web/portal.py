@@ -30,7 +30,7 @@ from tutela.requests import service as requests
 from tutela.requests.given import export_copy, gives_letter, letter
 from tutela.web.models import PortalGrant
 from tutela.web.pages import form_fields, lang_of, page, set_cookie, slowed
-from tutela.web.security import check_csrf, harden
+from tutela.web.security import attachment, check_csrf
 
 __all__ = ["CSRF", "TYPES", "door", "router"]
 
@@ -253,12 +253,4 @@ def _given(request: Request, request_id: str, make, fmt: str, name: str) -> Resp
             )
     except TutelaError:  # not answered, nothing of this kind for its type, not a portal one
         return _not_found(request)
-    media = {
-        "json": "application/json",
-        "csv": "text/csv; charset=utf-8",
-        "html": "text/html; charset=utf-8",
-        "pdf": "application/pdf",
-    }
-    response = Response(content, media_type=media[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return harden(response)
+    return attachment(content, export.MEDIA[fmt], f"{name}.{fmt}")

@@ -10,7 +10,7 @@ from fastapi import Response
 
 from tutela.errors import Denied
 
-__all__ = ["CSP", "check_csrf", "harden"]
+__all__ = ["CSP", "attachment", "check_csrf", "harden"]
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -25,6 +25,14 @@ def harden(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def attachment(content: str | bytes, media_type: str, filename: str) -> Response:
+    """A file to save rather than a page to show (a text type gets its charset from
+    Starlette), with the headers every page carries."""
+    response = Response(content, media_type=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return harden(response)
 
 
 def check_csrf(sent: str | None, expected: str | None) -> None:
