@@ -8,7 +8,8 @@ import threading
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select, text
+from psycopg.pq import TransactionStatus
+from sqlalchemy import bindparam, select, text
 
 from tutela import db
 from tutela.access.models import Principal
@@ -103,3 +104,35 @@ def test_prepared_rows_have_the_types_the_orm_gives(env):
         orm = tuple(session.execute(statement).one())
         raw = Prepared(statement).first(session.connection())
     assert raw == orm == ("typed", ["application", "support"], moment)
+
+
+def test_on_postgresql_a_lookup_alone_lets_psycopg_keep_its_prepared_statements(
+    postgres_schema,
+):
+    """The key lookup every request runs must not end in a ROLLBACK: psycopg answers one by
+    deallocating every statement it prepared on the connection, so none ever stays."""
+    engine = make_engine(postgres_schema, pool_size=1, max_overflow=0)
+    try:
+        lookup = Prepared(select(Principal.name).where(Principal.name == bindparam("name")))
+        for _ in range(8):  # psycopg prepares a statement from its sixth run on a connection
+            assert lookup.first_alone(engine, {"name": "nobody"}) is None
+        with engine.connect() as conn:
+            prepared = conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+        assert prepared >= 1
+    finally:
+        engine.dispose()
+
+
+def test_on_postgresql_a_read_transaction_sends_no_begin(postgres_schema):
+    """Under READ COMMITTED a read gains nothing from a transaction but two round trips."""
+    engine = make_engine(postgres_schema)
+    lookup = Prepared(select(Principal.name).where(Principal.name == bindparam("name")))
+    try:
+        with db.read_transaction(engine) as transaction:
+            assert lookup.rows(transaction.connection(), {"name": "nobody"}) == []
+            status = db.driver(transaction.connection()).info.transaction_status
+        assert status == TransactionStatus.IDLE
+        with engine.connect() as conn:  # the pooled connection is back to transactions
+            assert db.driver(conn).autocommit is False
+    finally:
+        engine.dispose()

@@ -323,9 +323,22 @@ class _OnConnection:
 def read_transaction(engine: Engine) -> Iterator[Connected]:
     """A transaction that only reads, at the connection, with no ORM session: for the
     audited single-subject read, whose SQLite queries cost less than a session's opening and
-    closing. Its audit event is written through `transaction_apart`, like any read's."""
-    with engine.connect() as connection, connection.begin():
-        yield _OnConnection(connection)
+    closing. Its audit event is written through `transaction_apart`, like any read's.
+
+    On PostgreSQL it runs in autocommit: under READ COMMITTED, its isolation, each
+    statement reads a snapshot of its own inside a transaction too, which would only add
+    a BEGIN and a COMMIT round trip to every read."""
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            with connection.begin():
+                yield _OnConnection(connection)
+            return
+        raw = driver(connection)
+        raw.autocommit = True
+        try:
+            yield _OnConnection(connection)
+        finally:
+            raw.autocommit = False
 
 
 @contextmanager
@@ -390,7 +403,10 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: li
     )
     cursor = driver(conn).cursor()
     try:
-        cursor.executemany(sql, rows)
+        if len(rows) == 1:  # psycopg runs executemany in a pipeline: more work for one row
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
     finally:
         cursor.close()
 
