@@ -123,16 +123,26 @@ def test_on_postgresql_a_lookup_alone_lets_psycopg_keep_its_prepared_statements(
         engine.dispose()
 
 
-def test_on_postgresql_a_read_transaction_sends_no_begin(postgres_schema):
-    """Under READ COMMITTED a read gains nothing from a transaction but two round trips."""
-    engine = make_engine(postgres_schema)
+def test_a_read_connection_holds_no_transaction_before_or_after_its_audit(env):
+    """Its audit commits in the middle, so a transaction around the read would buy no
+    snapshot, only a BEGIN and a COMMIT (two round trips on PostgreSQL)."""
     lookup = Prepared(select(Principal.name).where(Principal.name == bindparam("name")))
-    try:
-        with db.read_transaction(engine) as transaction:
-            assert lookup.rows(transaction.connection(), {"name": "nobody"}) == []
-            status = db.driver(transaction.connection()).info.transaction_status
-        assert status == TransactionStatus.IDLE
-        with engine.connect() as conn:  # the pooled connection is back to transactions
-            assert db.driver(conn).autocommit is False
-    finally:
-        engine.dispose()
+
+    def idle(connected) -> bool:
+        raw = db.driver(connected.connection())
+        if env.is_sqlite:
+            return not raw.in_transaction
+        return raw.info.transaction_status == TransactionStatus.IDLE
+
+    with session_scope(env.ctx.engine, write=False) as session:
+        before = _events(session)
+    with db.read_connection(env.ctx.engine) as connected:
+        assert lookup.rows(connected.connection(), {"name": "nobody"}) == []
+        assert idle(connected)
+        log_apart(connected, env.ctx.policy, now(), Event("t", "read", "allowed"))
+        assert idle(connected)
+        assert lookup.rows(connected.connection(), {"name": "nobody"}) == []
+    with session_scope(env.ctx.engine, write=False) as session:
+        assert _events(session) == before + 1  # committed before the read went on
+    with env.ctx.engine.connect() as conn:  # the pooled connection takes transactions again
+        assert env.is_sqlite or db.driver(conn).autocommit is False

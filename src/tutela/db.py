@@ -296,7 +296,7 @@ def session_scope(engine: Engine, *, write: bool = True, commit: bool = True) ->
 
 class Connected(Protocol):
     """What the read path and the trail's appends ask of a transaction: its connection (for
-    `Prepared` statements) and its engine. A Session is one; `read_transaction` and, on
+    `Prepared` statements) and its engine. A Session is one; `read_connection` and, on
     PostgreSQL, `transaction_apart` give a lighter one."""
 
     def connection(self) -> Connection: ...
@@ -305,7 +305,7 @@ class Connected(Protocol):
 
 
 class _OnConnection:
-    """A transaction at the connection (`read_transaction`, `transaction_apart`)."""
+    """Work at the connection (`read_connection`, `transaction_apart`)."""
 
     __slots__ = ("_connection",)
 
@@ -320,18 +320,17 @@ class _OnConnection:
 
 
 @contextmanager
-def read_transaction(engine: Engine) -> Iterator[Connected]:
-    """A transaction that only reads, at the connection, with no ORM session: for the
-    audited single-subject read, whose SQLite queries cost less than a session's opening and
-    closing. Its audit event is written through `transaction_apart`, like any read's.
-
-    On PostgreSQL it runs in autocommit: under READ COMMITTED, its isolation, each
-    statement reads a snapshot of its own inside a transaction too, which would only add
-    a BEGIN and a COMMIT round trip to every read."""
+def read_connection(engine: Engine) -> Iterator[Connected]:
+    """A connection whose statements each read a snapshot of their own, with no ORM session
+    and no transaction around them: for the audited single-subject read. Its audit event
+    commits in the middle (`transaction_apart`), so one snapshot could not span the read
+    anyway; a transaction would only add a BEGIN and a COMMIT (two round trips on
+    PostgreSQL, where READ COMMITTED gives each statement its own snapshot inside one too).
+    SQLite's connections run statements so already (`_sqlite_pragmas`); psycopg's are put in
+    autocommit for the while."""
     with engine.connect() as connection:
         if engine.dialect.name != "postgresql":
-            with connection.begin():
-                yield _OnConnection(connection)
+            yield _OnConnection(connection)
             return
         raw = driver(connection)
         raw.autocommit = True
@@ -346,10 +345,11 @@ def transaction_apart(session: Connected) -> Iterator[Connected]:
     """A write transaction of its own, committed when the block ends, for a caller whose
     `session` has not written yet: what it records stays whatever that session does next.
 
-    A reading SQLite session lends its connection: its snapshot ends first (held while
-    waiting for the writer lock, it would keep the write-ahead log from being checkpointed,
-    which may be what the writer ahead is doing), and it reads on with a fresh one. Elsewhere
-    the transaction has a connection of its own.
+    On SQLite the caller lends its connection. A reading session's snapshot ends first (held
+    while waiting for the writer lock, it would keep the write-ahead log from being
+    checkpointed, which may be what the writer ahead is doing), and it reads on with a fresh
+    one; a `read_connection` has none to end. Elsewhere the transaction has a connection of
+    its own.
     """
     engine = session.get_bind()
     lock = _writer_locks.get(engine)
@@ -362,7 +362,9 @@ def transaction_apart(session: Connected) -> Iterator[Connected]:
             yield apart
         return
     raw = driver(session.connection())
-    raw.execute("COMMIT")
+    reading = raw.in_transaction  # a session's snapshot; a `read_connection` has none
+    if reading:
+        raw.execute("COMMIT")
     try:
         with lock.hold():
             raw.execute("BEGIN")
@@ -378,7 +380,8 @@ def transaction_apart(session: Connected) -> Iterator[Connected]:
             _never_wait.set(False)
             lock.bound_wal(engine)
     finally:
-        raw.execute("BEGIN")
+        if reading:
+            raw.execute("BEGIN")
 
 
 def lock_rows(session: Session, rows: Select) -> None:

@@ -24,7 +24,7 @@ from tutela.audit.service import Event, record_apart
 from tutela.clock import now
 from tutela.context import Context
 from tutela.crypto.keyring import Keyring
-from tutela.db import Connected, WouldWait, never_waiting, read_transaction, session_scope
+from tutela.db import Connected, WouldWait, never_waiting, read_connection, session_scope
 from tutela.edges import ACTOR
 from tutela.errors import Denied
 
@@ -136,20 +136,20 @@ class ReadCall:
     """A request that reads at the connection (`read_call`): no ORM session."""
 
     ctx: Context
-    transaction: Connected
+    connected: Connected
     keyring: Keyring
     actor: Actor
 
 
 @contextmanager
 def read_call(request: Request, caller: Actor) -> Iterator[ReadCall]:
-    """`call` for the audited single-subject read, on `db.read_transaction`: opening and
+    """`call` for the audited single-subject read, on `db.read_connection`: opening and
     closing an ORM session would cost more than the read's queries."""
     ctx: Context = request.app.state.ctx
     _refuse_inactive(ctx, caller)
     keyring = ctx.open_keyring()
-    with read_transaction(ctx.engine) as transaction:
-        yield ReadCall(ctx, transaction, keyring, caller)
+    with read_connection(ctx.engine) as connected:
+        yield ReadCall(ctx, connected, keyring, caller)
 
 
 async def on_loop_if_embedded(request: Request, work: Callable[[], T]) -> T:

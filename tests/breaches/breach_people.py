@@ -3,7 +3,7 @@
 import json
 from contextlib import suppress
 
-from tutela.db import read_transaction
+from tutela.db import read_connection
 from tutela.errors import Denied, Unreadable
 from tutela.subjects.flows import read_for_purpose
 
@@ -43,9 +43,9 @@ def open_breach(cli, aware_at="2026-12-03T10:00+01:00", *extra):
 
 def read_as(env, actor, external_id, purpose, at):
     # A refused read is audited and discloses nothing.
-    with read_transaction(env.ctx.engine) as transaction, suppress(Denied, Unreadable):
+    with read_connection(env.ctx.engine) as connected, suppress(Denied, Unreadable):
         read_for_purpose(
-            session=transaction,
+            session=connected,
             keyring=env.ctx.open_keyring(),
             policy=env.ctx.policy,
             actor=actor,

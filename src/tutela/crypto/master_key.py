@@ -59,7 +59,7 @@ class MasterKey:
     def from_text(cls, text: str, *, origin: str) -> MasterKey:
         return cls(_decoded(text, origin))
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         """A public fingerprint that tells keys apart without revealing them."""
         return hashlib.sha256(b"tutela-master-key-id\x00" + self.material).hexdigest()[:16]

@@ -84,7 +84,7 @@ async def read_subject(
     def read() -> Response:
         with read_call(request, caller) as c:
             view = read_for_purpose(
-                session=c.transaction,
+                session=c.connected,
                 keyring=c.keyring,
                 policy=c.ctx.policy,
                 actor=c.actor,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tutela.audit import service as audit
 from tutela.audit.service import Event
 from tutela.clock import now
-from tutela.db import read_transaction, session_scope
+from tutela.db import read_connection, session_scope
 from tutela.errors import Denied, InvalidInput, Unreadable
 from tutela.subjects import service as subjects
 from tutela.subjects.flows import read_for_purpose
@@ -93,9 +93,9 @@ def read(request: Request, external_id: str, purpose: str = "") -> Response:
         return user
     ctx = request.app.state.ctx
     try:
-        with read_transaction(ctx.engine) as transaction:
+        with read_connection(ctx.engine) as connected:
             view = read_for_purpose(
-                session=transaction,
+                session=connected,
                 keyring=ctx.open_keyring(),
                 policy=ctx.policy,
                 actor=user.actor,
