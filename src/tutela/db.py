@@ -44,6 +44,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long SQLite waits for a lock before failing
 WAL_LIMIT = 64 * 1024 * 1024  # write-ahead log size that triggers a truncating checkpoint
 CHECKPOINT_WAIT_MS = 100  # how long that checkpoint waits for the readers of the moment
 SHORT_WAIT_S = 0.02  # how long work on the event loop may wait for the writer lock
+POLL_S = 0.00005  # between two tries for it: an audit append holds it for about 0.1 ms
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -119,7 +120,7 @@ def _flock_until(fd: int, deadline: float) -> None:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise WouldWait from None
-            time.sleep(0.0002)
+            time.sleep(POLL_S)
 
 
 class WriterLock:

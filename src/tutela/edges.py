@@ -185,7 +185,10 @@ def _nul_in_url(scope: Scope) -> list[str] | None:
     """Where the path or the query string holds a NUL character, once decoded."""
     if "\x00" in scope["path"]:
         return ["path"]
-    for pair in scope.get("query_string", b"").split(b"&"):
+    query = scope.get("query_string", b"")
+    if b"\x00" not in query and b"%00" not in query:  # the only ways to write one
+        return None
+    for pair in query.split(b"&"):
         name, _, value = pair.partition(b"=")
         if b"\x00" in unquote_to_bytes(value.replace(b"+", b" ")) or b"\x00" in unquote_to_bytes(
             name

@@ -1,5 +1,6 @@
 """The bundled policy encodes the seed policy; bad policy files are refused with key paths."""
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,15 @@ def test_holds_are_handled_by_the_internal_roles_granted_a_purpose_a_hold_serves
         ]
     narrowed = parse_policy(yaml.safe_dump(policy_data))
     assert not any(narrowed.handles_holds([r.id]) for r in narrowed.recipients)
+
+
+def test_what_roles_reach_is_worked_out_once_and_cannot_be_changed_by_a_caller():
+    policy = load_policy(None)
+    reach = policy.reach(["application"])
+    assert reach["connection"]  # the bundled policy grants the application role reads for it
+    with pytest.raises(TypeError):
+        reach["connection"] = frozenset()  # type: ignore[index]
+    assert policy.reach(("application",)) == reach
+    assert policy.reach(["marketing"]) != reach  # each set of roles its own
+    # A policy goes to import worker processes whole, what it worked out included.
+    assert pickle.loads(pickle.dumps(policy)).reach(["application"]) == reach

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from functools import cached_property
+from types import MappingProxyType
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -155,15 +156,26 @@ class Policy(BaseModel):
 
     # What roles reach ----------------------------------------------------------------------
 
-    def reach(self, roles: Sequence[str]) -> dict[str, frozenset[str]]:
-        """Purpose -> the categories the roles are granted for it."""
-        reach: dict[str, set[str]] = {}
-        for role in roles:
-            recipient = self.recipient(role)
-            for grant in recipient.grants if recipient else ():
-                for purpose in grant.purposes:
-                    reach.setdefault(purpose, set()).update(grant.categories)
-        return {purpose: frozenset(categories) for purpose, categories in sorted(reach.items())}
+    def reach(self, roles: Sequence[str]) -> Mapping[str, frozenset[str]]:
+        """Purpose -> the categories the roles are granted for it. Worked out once for each
+        set of roles (every read asks, twice): the policy never changes."""
+        key = tuple(roles)
+        found = self._reaches.get(key)
+        if found is None:
+            reach: dict[str, set[str]] = {}
+            for role in key:
+                recipient = self.recipient(role)
+                for grant in recipient.grants if recipient else ():
+                    for purpose in grant.purposes:
+                        reach.setdefault(purpose, set()).update(grant.categories)
+            found = self._reaches[key] = {
+                purpose: frozenset(categories) for purpose, categories in sorted(reach.items())
+            }
+        return MappingProxyType(found)  # read-only: the next caller gets the same
+
+    @cached_property
+    def _reaches(self) -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
+        return {}  # plain values: a policy is pickled into import worker processes
 
     def granted(self, roles: Sequence[str] | None, purpose: str | None) -> frozenset[str] | None:
         """Categories the roles are granted for `purpose` (for any purpose when None); None
