@@ -18,7 +18,7 @@ from typing import Protocol
 
 import orjson
 from sqlalchemy import Connection, Engine, MetaData, Select, Table, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from tutela.clock import utc_naive  # stored datetimes: naive UTC on every engine
@@ -36,6 +36,7 @@ __all__ = [
     "never_waiting",
     "normalise_url",
     "session_scope",
+    "statements_alone",
     "transaction_apart",
     "utc_naive",
 ]
@@ -323,22 +324,29 @@ class _OnConnection:
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connected]:
     """A connection whose statements each read a snapshot of their own, with no ORM session
-    and no transaction around them: for the audited single-subject read. Its audit event
-    commits in the middle (`transaction_apart`), so one snapshot could not span the read
-    anyway; a transaction would only add a BEGIN and a COMMIT (two round trips on
-    PostgreSQL, where READ COMMITTED gives each statement its own snapshot inside one too).
-    SQLite's connections run statements so already (`_sqlite_pragmas`); psycopg's are put in
-    autocommit for the while."""
-    with engine.connect() as connection:
-        if engine.dialect.name != "postgresql":
-            yield _OnConnection(connection)
-            return
-        raw = driver(connection)
-        raw.autocommit = True
-        try:
-            yield _OnConnection(connection)
-        finally:
-            raw.autocommit = False
+    and no transaction around them (`statements_alone`): for the audited single-subject
+    read. Its audit event commits in the middle (`transaction_apart`), so one snapshot could
+    not span the read anyway; a transaction would only add a BEGIN and a COMMIT (two round
+    trips on PostgreSQL, where READ COMMITTED gives each statement its own snapshot inside
+    one too)."""
+    with engine.connect() as connection, statements_alone(driver(connection), engine.dialect):
+        yield _OnConnection(connection)
+
+
+@contextmanager
+def statements_alone(dbapi, dialect: Dialect) -> Iterator[None]:
+    """Each statement on the driver connection `dbapi` commits as it runs, for the while.
+    psycopg would otherwise open a transaction with a BEGIN round trip, and the pool's
+    ROLLBACK on return would make it deallocate every statement it prepared: it is put in
+    autocommit. SQLite's connections always run so here (`_sqlite_pragmas`)."""
+    if dialect.name != "postgresql":
+        yield
+        return
+    dbapi.autocommit = True
+    try:
+        yield
+    finally:
+        dbapi.autocommit = False
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeEngine
 
-from tutela.db import driver
+from tutela.db import driver, statements_alone
 
 __all__ = ["Prepared", "fetch_literal"]
 
@@ -89,24 +89,12 @@ class Prepared:
     def first_alone(self, engine: Engine, params: Mapping[str, Any] | None = None) -> tuple | None:
         """The first row of a read that is one statement, on a pooled connection and in no
         transaction of its own: one SELECT reads one snapshot. For the key every request
-        looks up, where opening and ending a transaction costs more than the query.
-
-        psycopg would open a transaction (BEGIN) and the pool roll it back on return
-        (ROLLBACK), two more round trips, and a ROLLBACK also makes psycopg deallocate every
-        statement it prepared on that connection (one more, and no statement of any request
-        is ever prepared): on PostgreSQL the statement runs in autocommit, as SQLite's
-        connections always do here (`db._sqlite_pragmas`)."""
+        looks up, where opening and ending a transaction costs more than the query
+        (`db.statements_alone`)."""
         raw = engine.raw_connection()
         try:
-            dbapi = raw.driver_connection
-            if engine.dialect.name == "postgresql":
-                dbapi.autocommit = True
-                try:
-                    rows = self._run(dbapi, engine.dialect, params)
-                finally:
-                    dbapi.autocommit = False
-            else:
-                rows = self._run(dbapi, engine.dialect, params)
+            with statements_alone(raw.driver_connection, engine.dialect):
+                rows = self._run(raw.driver_connection, engine.dialect, params)
         finally:
             raw.close()  # back to the pool
         return rows[0] if rows else None
