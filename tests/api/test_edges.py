@@ -2,6 +2,7 @@
 never carry what was sent, a throttle that never locks out a valid key, forwarded addresses
 believed from trusted proxies only, HSTS over TLS."""
 
+import gc
 import json
 import logging
 import re
@@ -126,3 +127,15 @@ def test_the_documentation_loads_nothing_from_another_host(env):
         for url in urls:
             assert url.startswith("/") and anonymous.get(url).status_code == 200, url
         assert '"validatorUrl": null' in page.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the process, not the engine
+def test_a_serving_process_keeps_what_it_built_out_of_full_collections(env):
+    """What the app built at start lives as long as the process: the collector's full passes,
+    which would walk all of it every few thousand requests, leave it aside while serving."""
+    assert gc.get_freeze_count() == 0
+    with TestClient(create_app(env.ctx)) as client:
+        frozen = gc.get_freeze_count()
+        assert client.get("/healthz").status_code == 200
+    assert frozen > 1000
+    assert gc.get_freeze_count() == 0  # given back to the collector once it stops
