@@ -106,8 +106,8 @@ async def _lifespan(app: FastAPI):
     anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
     # What the process built to serve (the policy, the routes and models, the compiled
     # statements) lives as long as it does: kept out of the collector's full passes, which
-    # otherwise walk all of it, for tens of milliseconds, every few thousand requests.
-    gc.collect()
+    # otherwise walk all of it, for tens of milliseconds, every few thousand requests. No
+    # collection first: freezing is a splice of lists, a collection would walk them all.
     gc.freeze()
     try:
         yield
