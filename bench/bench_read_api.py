@@ -189,10 +189,9 @@ def main() -> None:
     for engine in args.engines.split(","):
         with tempfile.TemporaryDirectory(prefix="tutela-bench-") as tmp:
             results = run_engine(engine, args, Path(tmp))
-        medians = {}
         for name, label in (("tutela", "tutela GET /subjects/{id}"), ("bare", "bare endpoint")):
             rounds = sorted(results[name])
-            rate, p99, _ = medians[name] = rounds[len(rounds) // 2]
+            rate, p99, _ = rounds[len(rounds) // 2]
             errors = sum(r[2] for r in rounds)
             print(f"{engine + ' ' + label:40}{rate:>12,.0f}{p99:>10.1f}{errors:>8}")
         # Each round's ratio pairs two runs a few seconds apart, which met the same drift of
